@@ -61,6 +61,38 @@ class ModelSettings(Section):
     )
 
 
+class DataSettings(Section):
+    validation_fraction: float = Field(0.1, ge=0, lt=1, description="Share of conversations held out for validation.")
+    seed: int = Field(42, description="Seed of the train/validation split.")
+    max_tokens: int = Field(1024, gt=32, description="Longest training sample in base-model tokens.")
+    over_long: Literal["truncate", "drop"] = Field(
+        "truncate", description="What to do with a conversation longer than max_tokens."
+    )
+    near_duplicate_threshold: float = Field(
+        0.85, gt=0, le=1, description="Word-shingle Jaccard similarity at or above which conversations are duplicates."
+    )
+    scrub_pii: bool = Field(True, description="Replace e-mails, phones, cards, IBANs, IPs, addresses, secrets.")
+
+
+class TrainingSettings(Section):
+    method: Literal["lora", "full", "qlora"] = Field("lora", description="qlora needs CUDA and bitsandbytes.")
+    epochs: float = Field(3.0, gt=0)
+    max_steps: int = Field(-1, description="Stop after this many optimiser steps; -1 = run all epochs.")
+    learning_rate: float = Field(2e-4, gt=0)
+    batch_size: int = Field(8, gt=0, description="Sequences per device per step.")
+    gradient_accumulation: int = Field(1, gt=0)
+    lora_rank: int = Field(16, gt=0)
+    lora_alpha: int = Field(32, gt=0)
+    lora_dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: tuple[str, ...] = Field(
+        ("q_proj", "k_proj", "v_proj", "o_proj"), description="Module names LoRA wraps, or ('all-linear',)."
+    )
+    save_steps: int = Field(50, gt=0, description="Checkpoint interval in optimiser steps.")
+    eval_steps: int = Field(50, gt=0, description="Validation interval in optimiser steps.")
+    early_stopping_patience: int = Field(3, ge=0, description="Evaluations without improvement before stopping; 0 = off.")
+    seed: int = Field(42)
+
+
 class Settings(BaseSettings):
     """Everything Tunedesk can be told. One instance is built per process and passed down."""
 
@@ -79,6 +111,8 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = ChunkingSettings()
     ingest: IngestSettings = IngestSettings()
     model: ModelSettings = ModelSettings()
+    data: DataSettings = DataSettings()
+    training: TrainingSettings = TrainingSettings()
 
     @classmethod
     def settings_customise_sources(

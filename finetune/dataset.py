@@ -1,0 +1,91 @@
+"""From data files to cleaned, scrubbed, split conversations and the report of what was done.
+
+This is the one entry point training and `tunedesk data check` use: load -> clean -> split.
+It knows the tokenizer only to count tokens; turning conversations into ids is `tokenize`'s job.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from finetune.cleaning import CleaningReport, clean
+from finetune.conversation import Conversation
+from finetune.formats import load_all
+from finetune.split import split_conversations
+from finetune.tokenize import count_tokens
+
+
+@dataclass
+class PreparedData:
+    train: list[Conversation]
+    validation: list[Conversation]
+    report: CleaningReport
+    data_hash: str  # sha256 over the cleaned, scrubbed conversations: what was trained on
+
+
+def prepare_data(
+    paths: Iterable[Path],
+    tokenizer,
+    *,
+    max_tokens: int,
+    over_long: str,
+    near_duplicate_threshold: float,
+    scrub_pii: bool,
+    validation_fraction: float,
+    seed: int,
+    pii_keep: Iterable[str] = (),
+) -> PreparedData:
+    """Load every file under `paths`, clean the conversations, and split them into train/validation."""
+    conversations, problems = load_all(paths)
+    kept, report = clean(
+        conversations,
+        count_tokens=lambda conversation: count_tokens(conversation, tokenizer),
+        max_tokens=max_tokens,
+        over_long=over_long,
+        near_duplicate_threshold=near_duplicate_threshold,
+        scrub_pii=scrub_pii,
+        pii_keep=frozenset(pii_keep),
+        problems=problems,
+    )
+    train, validation = split_conversations(kept, validation_fraction=validation_fraction, seed=seed)
+    return PreparedData(train, validation, report, data_hash(kept))
+
+
+def data_hash(conversations: Iterable[Conversation]) -> str:
+    """sha256 of the conversations' roles and contents in order (origins excluded)."""
+    digest = hashlib.sha256()
+    for conversation in conversations:
+        digest.update(
+            json.dumps(conversation.to_openai(), ensure_ascii=False, sort_keys=True).encode("utf-8")
+        )
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def load_counting_tokenizer(name: str, models_dir: Path):
+    """The base model's tokenizer for counting tokens, without converting a packaged model's weights.
+
+    A packaged GGUF model that has not been converted yet lends its tokenizer straight from the GGUF
+    file (seconds), so checking data never writes the ~500 MB converted model.
+    """
+    from finetune.base_model import PACKAGED_MODELS, load_tokenizer
+
+    if name in PACKAGED_MODELS and not (models_dir / name / "config.json").is_file():
+        return _gguf_tokenizer(name)
+    return load_tokenizer(name, models_dir)
+
+
+@functools.cache
+def _gguf_tokenizer(name: str):
+    # Parsing the GGUF file takes seconds; one copy per process is enough for counting.
+    from transformers import AutoTokenizer
+
+    from finetune.base_model import packaged_gguf
+
+    gguf = packaged_gguf(name)
+    return AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)

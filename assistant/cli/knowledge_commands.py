@@ -1,9 +1,140 @@
-"""CLI commands: `ingest`, `docs list|remove`, `search`."""
+"""CLI commands: `ingest`, `docs list|remove`, `search`.
+
+Output contract (scripts rely on it): `--json` prints one JSON document on stdout; errors are one
+line each on stderr; exit 0 = everything went in or was unchanged, 1 = some input failed (the rest
+was still stored), 2 = usage or configuration error.
+"""
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from assistant.builders import open_knowledge_base
+from assistant.cli.context import EXIT_INPUT_FAILED, EXIT_OK, EXIT_USAGE, fail, settings_of
+from ingest.knowledge_base import KnowledgeBase, KnowledgeBaseError, UnknownDocumentError
+from ingest.manifest import IncompatibleIndexError
+
+docs_app = typer.Typer(help="List or remove the documents in the knowledge base.", no_args_is_help=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
 def register(app: typer.Typer) -> None:
     """Add these commands to the root app."""
+    app.command("ingest")(ingest)
+    app.command("search")(search)
+    app.add_typer(docs_app, name="docs")
+
+
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path], typer.Argument(help="Files or folders to add; folders are read recursively.")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Add documents to the knowledge base; unchanged files are skipped, changed ones replaced."""
+    with _open(ctx) as knowledge_base:
+        try:
+            report = knowledge_base.ingest(paths, progress=True)
+        except KnowledgeBaseError as error:
+            fail(str(error))
+    for error in report.failed:
+        typer.echo(f"error: {error}", err=True)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        typer.echo(
+            f"added {len(report.added)}, updated {len(report.updated)}, unchanged {len(report.unchanged)}, "
+            f"failed {len(report.failed)}; {report.chunks_written} chunks written, "
+            f"{report.chunks_removed} removed, in {report.seconds:.1f} s"
+        )
+    raise typer.Exit(EXIT_INPUT_FAILED if report.failed else EXIT_OK)
+
+
+def search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    k: Annotated[int, typer.Option("-k", "--top-k", min=1, help="How many chunks to return.")] = 5,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show the chunks closest in meaning to QUERY, best first."""
+    with _open(ctx) as knowledge_base:
+        if not knowledge_base.documents():
+            fail(
+                f"the knowledge base in {knowledge_base.directory} is empty; add documents with `tunedesk ingest PATH`"
+            )
+        try:
+            hits = knowledge_base.search(query, k)
+        except KnowledgeBaseError as error:
+            fail(str(error))
+    if as_json:
+        fields = ("doc_id", "source", "title", "page", "score", "text")
+        typer.echo(json.dumps([{name: getattr(hit, name) for name in fields} for hit in hits], indent=2))
+        return
+    for rank, hit in enumerate(hits, 1):
+        page = f", page {hit.page}" if hit.page is not None else ""
+        where = " > ".join((hit.title, *hit.headings))
+        typer.echo(f"{rank}. [{hit.score:.3f}] {hit.source}{page}\n   {where}\n   {_excerpt(hit.text)}\n")
+
+
+@docs_app.command("list")
+def list_documents(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """List the stored documents."""
+    with _open(ctx, with_model=False) as knowledge_base:
+        records = knowledge_base.documents()
+    if as_json:
+        typer.echo(json.dumps([asdict(record) for record in records], indent=2))
+        return
+    if not records:
+        typer.echo("no documents yet; add some with `tunedesk ingest PATH`")
+    for record in records:
+        typer.echo(f"{record.doc_id}  {record.chunk_count:5d} chunks  {record.updated_at}  {record.source}")
+
+
+@docs_app.command("remove")
+def remove_document(
+    ctx: typer.Context,
+    document: Annotated[
+        str, typer.Argument(metavar="DOC_ID_OR_PATH", help="A doc id from `docs list`, or the path.")
+    ],
+) -> None:
+    """Remove one document's chunks from the index and the registry."""
+    with _open(ctx, with_model=False) as knowledge_base:
+        try:
+            record = knowledge_base.remove(document)
+        except UnknownDocumentError as error:
+            fail(f"{error}; see `tunedesk docs list`")
+        except KnowledgeBaseError as error:
+            fail(str(error))
+    typer.echo(f"removed {record.doc_id} ({record.chunk_count} chunks): {record.source}")
+
+
+def _open(ctx: typer.Context, *, with_model: bool = True) -> KnowledgeBase:
+    settings = settings_of(ctx)
+    if with_model:
+        # Stdout and stderr are for results and errors; the per-tensor loading bar is neither.
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+    try:
+        return open_knowledge_base(settings, with_model=with_model)
+    except (IncompatibleIndexError, ValueError) as error:  # configuration, not input
+        fail(str(error), EXIT_USAGE)
+    except OSError as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        fail(
+            f"embedding.model {settings.embedding.model!r} could not be loaded ({reason}); use all-MiniLM-L6-v2 "
+            "or a local sentence-transformers folder",
+            EXIT_USAGE,
+        )
+
+
+def _excerpt(text: str, limit: int = 240) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

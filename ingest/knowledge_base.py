@@ -1,0 +1,303 @@
+"""The knowledge base: ingest files into a FAISS index plus SQLite registry, search it, remove documents.
+
+A write goes: take the folder's lock -> write `index-<n+1>.faiss` (temp, fsync, rename) -> one SQLite
+transaction that stores the chunks and makes generation n+1 current -> delete older index files.
+A crash before the transaction leaves generation n in force; after it, n+1. Readers never lock:
+each search reads the committed generation (one cheap query) and reloads the index when it moved.
+A missing or corrupt index file of the committed generation is reported, not repaired: the fix is
+to build the index again in a fresh folder. Turning files into chunks and vectors is `staging`'s job.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+from ingest.embeddings import Embedder
+from ingest.loaders import find_files
+from ingest.manifest import KnowledgeBaseError, Manifest, check_compatible, load_manifest, save_manifest
+from ingest.registry import DocumentRecord, Registry, StoredChunk, chunk_id, document_id
+from ingest.staging import IngestReport, StagedDocument, select_changed, stage
+from ingest.vector_index import INDEX_TYPE, FlatIndex, IndexFiles
+
+__all__ = [
+    "IngestReport",
+    "KnowledgeBase",
+    "KnowledgeBaseBusyError",
+    "KnowledgeBaseError",
+    "SearchHit",
+    "StagedDocument",
+    "UnknownDocumentError",
+]
+
+
+class KnowledgeBaseBusyError(KnowledgeBaseError):
+    """Another process holds the write lock."""
+
+
+class UnknownDocumentError(KnowledgeBaseError):
+    pass
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    chunk_id: int
+    doc_id: str
+    source: str
+    title: str
+    page: int | None
+    score: float  # cosine similarity, -1..1
+    text: str
+    headings: tuple[str, ...]
+    start: int
+    end: int
+
+
+class KnowledgeBase:
+    """One index folder. `embedder` may be None for listing and removing documents without loading a model."""
+
+    def __init__(
+        self,
+        directory: Path,
+        embedder: Embedder | None,
+        *,
+        chunk_tokens: int = 200,
+        overlap_tokens: int = 32,
+        max_file_bytes: int = 50 * 2**20,
+        parse_timeout_s: float = 30.0,
+        lock_timeout_s: float = 60.0,
+        parse_workers: int = 2,
+        embed_group: int = 512,  # chunks encoded per call; the model sorts each group by length
+    ) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self._embedder = embedder
+        self._chunk_tokens = chunk_tokens
+        self._overlap_tokens = overlap_tokens
+        self._max_file_bytes = max_file_bytes
+        self._parse_timeout_s = parse_timeout_s
+        self._lock_timeout_s = lock_timeout_s
+        self._parse_workers = parse_workers
+        self._embed_group = embed_group
+        self._lock = FileLock(directory / "write.lock", timeout=lock_timeout_s)
+        manifest = load_manifest(directory)
+        if manifest is not None and embedder is not None:
+            check_compatible(
+                manifest, embedding_model=embedder.name, dimension=embedder.dimension, location=directory
+            )
+        dimension = embedder.dimension if embedder else (manifest.dimension if manifest else 0)
+        self._files = IndexFiles(directory, dimension)
+        self._registry = Registry(directory / "registry.sqlite3")
+        self._loaded: tuple[int, FlatIndex] | None = None
+
+    def close(self) -> None:
+        self._registry.close()
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def generation(self) -> int:
+        """The committed generation: 0 for an empty knowledge base, +1 per write."""
+        return self._registry.generation()
+
+    def documents(self) -> list[DocumentRecord]:
+        return self._registry.documents()
+
+    def search(self, query: str, k: int = 5) -> list[SearchHit]:
+        """The `k` chunks closest to `query`, best first, from the last committed generation."""
+        vector = self._require_embedder().encode([query])
+        for _attempt in range(3):
+            with self._registry.snapshot() as snapshot:
+                generation = snapshot.generation()
+                try:
+                    index = self._index_at(generation)
+                except FileNotFoundError:
+                    continue  # a newer commit replaced that file after we read its number: read again
+                scores, ids = index.search(vector, k)
+                stored = snapshot.chunks([int(i) for i in ids[0] if i >= 0])
+            return [
+                _hit(stored[int(i)], float(s))
+                for s, i in zip(scores[0], ids[0], strict=True)
+                if int(i) in stored
+            ]
+        raise KnowledgeBaseError(
+            f"{self._files.path(generation)}: the index file of the committed state is missing; "
+            f"ingest your documents again into an empty --home"
+        )
+
+    def ingest(self, paths: Sequence[Path], *, progress: bool = False) -> IngestReport:
+        """Add new files, replace changed ones, skip unchanged ones; one bad file never stops the rest."""
+        started = time.perf_counter()
+        report = IngestReport()
+        files, errors = find_files([Path(path) for path in paths])
+        report.failed.extend(errors)
+        with self._writing():
+            embedder = self._require_embedder()
+            pending = select_changed(
+                files,
+                self._registry.document_by_source,
+                chunking=self._chunking(),
+                max_bytes=self._max_file_bytes,
+                report=report,
+            )
+            staged = list(
+                stage(
+                    pending,
+                    embedder,
+                    report,
+                    chunk_tokens=self._chunk_tokens,
+                    overlap_tokens=self._overlap_tokens,
+                    max_bytes=self._max_file_bytes,
+                    parse_timeout_s=self._parse_timeout_s,
+                    workers=self._parse_workers,
+                    embed_group=self._embed_group,
+                    progress=progress,
+                )
+            )
+            report.chunks_written, report.chunks_removed = self._commit(staged) if staged else (0, 0)
+        known = {item.source for item in pending if item.known}
+        for document in staged:
+            (report.updated if document.source in known else report.added).append(document.source)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def commit(self, staged: Sequence[StagedDocument], removed: Sequence[str] = ()) -> tuple[int, int]:
+        """Store these documents (replacing earlier versions) and delete `removed` doc ids, atomically.
+
+        Returns (chunks written, chunks removed).
+        """
+        with self._writing():
+            return self._commit(staged, removed)
+
+    def remove(self, doc_id_or_path: str) -> DocumentRecord:
+        """Delete one document, named by id or source path, from the index and the registry."""
+        record = (
+            self._registry.document(doc_id_or_path)
+            or self._registry.document_by_source(str(Path(doc_id_or_path).resolve()))
+            or self._registry.document_by_source(doc_id_or_path)
+        )
+        if record is None:
+            raise UnknownDocumentError(f"no document with id or path {doc_id_or_path!r} in {self.directory}")
+        self.commit([], [record.doc_id])
+        return record
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        try:
+            self._lock.acquire()
+        except Timeout:
+            raise KnowledgeBaseBusyError(
+                f"another ingest is running on {self.directory}; wait for it to finish, or raise "
+                f"ingest.lock_timeout_s (now {self._lock_timeout_s:g} s) to wait longer"
+            ) from None
+        try:
+            # Files of a writer that was killed: a temp file, or the next generation it never committed.
+            self._files.remove_all_but(self._registry.generation())
+            yield
+        finally:
+            self._lock.release()
+
+    def _require_embedder(self) -> Embedder:
+        if self._embedder is None:
+            raise KnowledgeBaseError("this knowledge base was opened without an embedding model")
+        return self._embedder
+
+    def _index_at(self, generation: int) -> FlatIndex:
+        loaded = self._loaded
+        if loaded is None or loaded[0] != generation:
+            loaded = (generation, self._files.load(generation))
+            self._loaded = loaded
+        return loaded[1]
+
+    def _chunking(self) -> str:
+        embedder = self._require_embedder()
+        return f"chunk_tokens={self._chunk_tokens},overlap_tokens={self._overlap_tokens},max_tokens={embedder.max_tokens}"
+
+    def _commit(self, staged: Sequence[StagedDocument], removed: Sequence[str] = ()) -> tuple[int, int]:
+        sources = [document.source for document in staged]
+        if len(set(sources)) != len(sources):
+            raise ValueError("one commit cannot hold two versions of the same source")
+        if staged:
+            self._ensure_manifest()
+        generation = self._registry.generation()
+        try:
+            index = self._files.load(generation)
+        except FileNotFoundError:
+            raise KnowledgeBaseError(
+                f"{self._files.path(generation)}: the index file of the committed state is missing; "
+                "ingest your documents again into an empty --home"
+            ) from None
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        entries, written, dropped = [], 0, 0
+        for document in staged:
+            doc_id = document_id(document.source)
+            previous = self._registry.document(doc_id)
+            dropped += index.remove(np.array(self._registry.chunk_ids(doc_id), dtype=np.int64))
+            ids = [chunk_id(doc_id, ordinal, chunk.text) for ordinal, chunk in enumerate(document.chunks)]
+            index.add(np.array(ids, dtype=np.int64), document.vectors)
+            written += len(ids)
+            record = DocumentRecord(
+                doc_id=doc_id,
+                source=document.source,
+                title=document.title,
+                content_hash=document.content_hash,
+                size_bytes=document.size_bytes,
+                chunking=self._chunking(),
+                added_at=previous.added_at if previous else now,
+                updated_at=now,
+                chunk_count=len(ids),
+            )
+            entries.append((record, list(zip(ids, document.chunks, strict=True))))
+        for doc_id in removed:
+            dropped += index.remove(np.array(self._registry.chunk_ids(doc_id), dtype=np.int64))
+        self._files.save(index, generation + 1)
+        self._registry.commit(generation + 1, entries, removed)
+        self._loaded = (generation + 1, index)
+        self._files.remove_all_but(generation + 1)
+        return written, dropped
+
+    def _ensure_manifest(self) -> None:
+        embedder = self._require_embedder()
+        manifest = load_manifest(self.directory)
+        if manifest is not None:
+            check_compatible(
+                manifest, embedding_model=embedder.name, dimension=embedder.dimension, location=self.directory
+            )
+            return
+        save_manifest(
+            self.directory,
+            Manifest(
+                embedding_model=embedder.name,
+                dimension=embedder.dimension,
+                chunk_tokens=self._chunk_tokens,
+                overlap_tokens=self._overlap_tokens,
+                max_tokens=embedder.max_tokens,
+                index_type=INDEX_TYPE,
+            ),
+        )
+
+
+def _hit(stored: StoredChunk, score: float) -> SearchHit:
+    chunk = stored.chunk
+    return SearchHit(
+        chunk_id=stored.chunk_id,
+        doc_id=stored.doc_id,
+        source=stored.source,
+        title=chunk.title,
+        page=chunk.page,
+        score=score,
+        text=chunk.text,
+        headings=chunk.headings,
+        start=chunk.start,
+        end=chunk.end,
+    )

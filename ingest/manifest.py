@@ -1,0 +1,90 @@
+"""The index manifest: which embedding model, dimension and chunking an index folder was built with.
+
+Also holds the one atomic-write helper the index folder uses (temp file, fsync, rename, fsync folder).
+Knows nothing about FAISS or SQLite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+
+
+class KnowledgeBaseError(RuntimeError):
+    """Any problem with an index folder; the message says what is wrong and what to do."""
+
+
+class IncompatibleIndexError(KnowledgeBaseError):
+    """The index folder was built with another embedding model, dimension or schema."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    embedding_model: str
+    dimension: int
+    chunk_tokens: int
+    overlap_tokens: int
+    max_tokens: int
+    index_type: str
+    schema_version: int = SCHEMA_VERSION
+
+
+def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """Call `write(temp_path)`, then make the result appear at `path` all at once, durable on disk.
+
+    A crash at any point leaves either the previous file or the new one at `path`, never a mix.
+    """
+    temp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    try:
+        write(temp)
+        with open(temp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+    # The rename itself lives in the folder's entry table: sync it too, or a power loss may undo it.
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+def save_manifest(directory: Path, manifest: Manifest) -> None:
+    text = json.dumps(asdict(manifest), indent=2, sort_keys=True) + "\n"
+    write_atomically(directory / MANIFEST_NAME, lambda temp: temp.write_text(text, encoding="utf-8"))
+
+
+def load_manifest(directory: Path) -> Manifest | None:
+    """The manifest of `directory`, or None when no index was ever written there."""
+    path = directory / MANIFEST_NAME
+    if not path.exists():
+        return None
+    try:
+        return Manifest(**json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, TypeError) as error:
+        raise IncompatibleIndexError(
+            f"{path}: unreadable index manifest ({error}); build the index again in an empty --home"
+        ) from None
+
+
+def check_compatible(manifest: Manifest, *, embedding_model: str, dimension: int, location: Path) -> None:
+    """Refuse an index built with another model: its vectors mean nothing to this one."""
+    if manifest.schema_version != SCHEMA_VERSION:
+        raise IncompatibleIndexError(
+            f"the index in {location} has schema version {manifest.schema_version}, this Tunedesk reads "
+            f"version {SCHEMA_VERSION}; build the index again in another --home"
+        )
+    if manifest.embedding_model != embedding_model or manifest.dimension != dimension:
+        raise IncompatibleIndexError(
+            f"the index in {location} was built with embedding model {manifest.embedding_model!r} "
+            f"({manifest.dimension} dimensions), not {embedding_model!r} ({dimension} dimensions); "
+            f"set embedding.model = {manifest.embedding_model!r} to use it, or ingest into another --home "
+            "to build an index with the new model"
+        )

@@ -1,0 +1,211 @@
+"""The document registry and chunk store in SQLite, plus the committed index generation.
+
+One transaction writes a batch of documents, their chunks and the new generation number, so the
+registry and the index file named by that generation always describe the same chunks. Ids are
+derived from content: a document's id from its source path, a chunk's id from its document,
+position and text. Knows nothing about FAISS or embeddings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.document import Chunk
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY,
+    source TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    chunking TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    chunk_count INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id INTEGER PRIMARY KEY,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id),
+    ordinal INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    title TEXT NOT NULL,
+    headings TEXT NOT NULL,
+    page INTEGER,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(doc_id, ordinal);
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO state VALUES ('generation', 0);
+"""
+
+
+def document_id(source: str) -> str:
+    """16 hex digits of the source path's SHA-256: stable across runs and machines for one path."""
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
+
+
+def chunk_id(doc_id: str, ordinal: int, text: str) -> int:
+    """64-bit id from the chunk's document, position and text; the top bit is cleared so it fits int64 >= 0."""
+    digest = hashlib.sha256(f"{doc_id}\x00{ordinal}\x00{text}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") & (2**63 - 1)
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    doc_id: str
+    source: str
+    title: str
+    content_hash: str
+    size_bytes: int
+    chunking: str  # the chunking settings the chunks were made with; a change re-chunks the document
+    added_at: str  # ISO 8601, UTC
+    updated_at: str
+    chunk_count: int
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    chunk_id: int
+    doc_id: str
+    source: str
+    ordinal: int
+    chunk: Chunk
+
+
+class Registry:
+    """SQLite in WAL mode: readers see the last committed state while a writer works."""
+
+    def __init__(self, path: Path, *, busy_timeout_s: float = 30.0) -> None:
+        self.path = path
+        # One connection per Registry, guarded by a lock, so one knowledge base can serve several threads.
+        self._connection = sqlite3.connect(
+            path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+        )
+        self._lock = threading.RLock()
+        with self._lock:
+            self._connection.execute("PRAGMA journal_mode=WAL")
+            self._connection.execute("PRAGMA synchronous=FULL")
+            self._connection.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+            self._connection.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Registry]:
+        """Reads inside this block all see one committed state, even while a writer commits."""
+        with self._lock:
+            self._connection.execute("BEGIN")
+            try:
+                yield self
+            finally:
+                self._connection.execute("COMMIT")
+
+    def generation(self) -> int:
+        with self._lock:
+            return self._connection.execute("SELECT value FROM state WHERE key = 'generation'").fetchone()[0]
+
+    def documents(self) -> list[DocumentRecord]:
+        with self._lock:
+            rows = self._connection.execute("SELECT * FROM documents ORDER BY source").fetchall()
+        return [DocumentRecord(*row) for row in rows]
+
+    def document(self, doc_id: str) -> DocumentRecord | None:
+        with self._lock:
+            row = self._connection.execute("SELECT * FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        return DocumentRecord(*row) if row else None
+
+    def document_by_source(self, source: str) -> DocumentRecord | None:
+        with self._lock:
+            row = self._connection.execute("SELECT * FROM documents WHERE source = ?", (source,)).fetchone()
+        return DocumentRecord(*row) if row else None
+
+    def chunk_ids(self, doc_id: str | None = None) -> list[int]:
+        with self._lock:
+            if doc_id is None:
+                rows = self._connection.execute("SELECT chunk_id FROM chunks").fetchall()
+            else:
+                rows = self._connection.execute(
+                    "SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,)
+                ).fetchall()
+        return [row[0] for row in rows]
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
+        """The stored chunks with these ids (missing ids are left out)."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        query = (
+            'SELECT c.chunk_id, c.doc_id, d.source, c.ordinal, c.text, c.title, c.headings, c.page, c.start, c."end" '
+            f"FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.chunk_id IN ({marks})"
+        )
+        with self._lock:
+            rows = self._connection.execute(query, [int(i) for i in ids]).fetchall()
+        found = {}
+        for cid, doc_id, source, ordinal, text, title, headings, page, start, end in rows:
+            chunk = Chunk(text, title, tuple(json.loads(headings)), page, start, end)
+            found[cid] = StoredChunk(cid, doc_id, source, ordinal, chunk)
+        return found
+
+    def commit(
+        self,
+        generation: int,
+        documents: Sequence[tuple[DocumentRecord, Sequence[tuple[int, Chunk]]]],
+        removed: Sequence[str] = (),
+    ) -> None:
+        """In one transaction: replace these documents' chunks, delete `removed`, record `generation`."""
+        with self._lock:
+            connection = self._connection
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                for record, chunks in documents:
+                    connection.execute("DELETE FROM chunks WHERE doc_id = ?", (record.doc_id,))
+                    connection.execute(
+                        "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            record.doc_id,
+                            record.source,
+                            record.title,
+                            record.content_hash,
+                            record.size_bytes,
+                            record.chunking,
+                            record.added_at,
+                            record.updated_at,
+                            record.chunk_count,
+                        ),
+                    )
+                    connection.executemany(
+                        "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [
+                            (
+                                cid,
+                                record.doc_id,
+                                ordinal,
+                                c.text,
+                                c.title,
+                                json.dumps(c.headings),
+                                c.page,
+                                c.start,
+                                c.end,
+                            )
+                            for ordinal, (cid, c) in enumerate(chunks)
+                        ],
+                    )
+                for doc_id in removed:
+                    connection.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+                    connection.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+                connection.execute("UPDATE state SET value = ? WHERE key = 'generation'", (generation,))
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")

@@ -1,9 +1,173 @@
-"""CLI commands: `train`, `adapters list|remove|merge`."""
+"""CLI commands: `train`, `adapters list|remove|merge`. They wire settings to finetune/; the work lives there."""
 
 from __future__ import annotations
 
+import json
+import math
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from assistant.cli.context import EXIT_USAGE, fail, settings_of
+
+adapters_app = typer.Typer(help="List, remove and merge trained adapters.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
     """Add these commands to the root app."""
+    app.command("train")(train)
+    app.add_typer(adapters_app, name="adapters")
+
+
+def train(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option("--name", help="Adapter name: <home>/adapters/NAME/.")],
+    data: Annotated[
+        list[Path] | None, typer.Argument(help="Transcript files or folders (JSONL, JSON, CSV, TXT).")
+    ] = None,
+    base: Annotated[
+        str | None, typer.Option("--base", help="Base model: packaged name, folder or hub id.")
+    ] = None,
+    method: Annotated[str | None, typer.Option("--method", help="lora (default), full or qlora.")] = None,
+    epochs: Annotated[float | None, typer.Option("--epochs", help="Passes over the training data.")] = None,
+    max_steps: Annotated[
+        int | None, typer.Option("--max-steps", help="Stop after N optimiser steps.")
+    ] = None,
+    lr: Annotated[float | None, typer.Option("--lr", help="Learning rate.")] = None,
+    rank: Annotated[int | None, typer.Option("--rank", help="LoRA rank.")] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue a stopped run from its last checkpoint.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing adapter of this name.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    dpo: Annotated[
+        Path | None,
+        typer.Option("--dpo", help="Preference pairs (JSONL): DPO-tune the --from adapter instead."),
+    ] = None,
+    from_adapter: Annotated[
+        str | None, typer.Option("--from", help="Adapter that --dpo starts from.")
+    ] = None,
+) -> None:
+    """Fine-tune the base model on support transcripts (or an adapter on preferences, --dpo) and save the adapter."""
+    settings = settings_of(
+        ctx,
+        **{
+            "model.base": base,
+            "training.method": method,
+            "training.epochs": epochs,
+            "training.max_steps": max_steps,
+            "training.learning_rate": lr,
+            "training.lora_rank": rank,
+        },
+    )
+    if dpo is not None and (data or from_adapter is None or not dpo.is_file()):
+        fail("--dpo: give an existing PREFS.jsonl and --from ADAPTER, without DATA", EXIT_USAGE)
+    if dpo is None and not data:
+        fail("DATA: give transcript files or folders (or --dpo PREFS.jsonl --from ADAPTER)", EXIT_USAGE)
+    missing = [str(path) for path in data or [] if not path.exists()]
+    if missing:
+        fail(f"DATA: no such file or folder: {', '.join(missing)}", EXIT_USAGE)
+    from finetune.adapters import AdapterError
+    from finetune.base_model import BaseModelError
+    from finetune.dpo import train_dpo
+    from finetune.train import TrainError, TrainingDiverged
+    from finetune.train import train as run_training
+
+    try:
+        if dpo is not None:
+            result = train_dpo(settings, dpo, from_adapter, name, force=force)
+        else:
+            result = run_training(settings, data, name, resume=resume, force=force)
+    except (TrainError, TrainingDiverged, AdapterError, BaseModelError, ValueError) as error:
+        fail(str(error))
+    if as_json:
+        payload = {
+            "adapter": str(result.adapter_dir),
+            "resumed_from": result.resumed_from,
+            "metrics": result.metrics,
+        }
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    metrics = result.metrics
+    perplexity = metrics["perplexity"]
+    typer.echo(f"adapter {name} saved to {result.adapter_dir}")
+    resumed = f" (resumed from {result.resumed_from})" if result.resumed_from else ""
+    typer.echo(
+        f"steps {metrics['steps']}{resumed}, train loss {_number(metrics['train_loss'])}, "
+        f"{metrics['tokens_per_second']:.0f} tokens/s"
+    )
+    for label, key in (("validation conversations", "validation"), ("general text", "general_text")):
+        typer.echo(
+            f"perplexity on {label}: {_number(perplexity[key]['before'])} before -> "
+            f"{_number(perplexity[key]['after'])} after"
+        )
+
+
+@adapters_app.command("list")
+def list_command(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the adapters as JSON.")] = False,
+) -> None:
+    """List trained adapters with their base model and perplexity."""
+    from finetune.adapters import list_adapters
+
+    found = list_adapters(settings_of(ctx).adapters_dir)
+    if as_json:
+        payload = [
+            {
+                "name": info.name,
+                "path": str(info.path),
+                "base_model": info.base_model,
+                "method": info.method,
+                "created": info.created,
+                "data_hash": info.data_hash,
+                "metrics": info.metrics,
+            }
+            for info in found
+        ]
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    if not found:
+        typer.echo("no adapters yet; train one with `tunedesk train DATA --name NAME`")
+        return
+    for info in found:
+        validation = info.metrics.get("perplexity", {}).get("validation", {})
+        typer.echo(
+            f"{info.name}  base={info.base_model}  method={info.method}  created={info.created}  "
+            f"validation perplexity {_number(validation.get('before'))} -> {_number(validation.get('after'))}"
+        )
+
+
+@adapters_app.command("remove")
+def remove_command(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="Adapter to delete.")]
+) -> None:
+    """Delete an adapter."""
+    from finetune.adapters import AdapterError, remove_adapter
+
+    try:
+        remove_adapter(settings_of(ctx).adapters_dir, name)
+    except AdapterError as error:
+        fail(str(error))
+    typer.echo(f"removed adapter {name}")
+
+
+@adapters_app.command("merge")
+def merge_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Adapter to merge into its base model.")],
+    out: Annotated[Path, typer.Option("--out", help="New folder for the merged model (safetensors).")],
+) -> None:
+    """Write base model + adapter as one standalone model folder."""
+    from finetune.adapters import AdapterError, merge_adapter
+
+    try:
+        folder = merge_adapter(settings_of(ctx).adapters_dir, name, out)
+    except AdapterError as error:
+        fail(str(error))
+    typer.echo(f"merged {name} into {folder}")
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{value:.2f}"

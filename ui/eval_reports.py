@@ -1,0 +1,79 @@
+"""Finds evaluation runs under `<home>/eval/` and reads their per-mode metrics for display.
+
+A run folder holds `results.json` (every number), `report.md` and PNG charts. Per-mode metrics are
+read from a `modes` (or `metrics`) object keyed by mode, or from mode keys at the top level; nested
+numbers are flattened to dotted names. Knows nothing about how the numbers were computed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.answer import MODES
+
+EVAL_FOLDER = "eval"
+RESULTS, REPORT = "results.json", "report.md"
+
+
+@dataclass(frozen=True)
+class EvalRun:
+    name: str
+    folder: Path
+    metrics: dict[str, dict[str, float]]  # mode -> metric -> value
+    report: str  # report.md, or "" when absent
+    charts: list[Path]
+    error: str = ""  # why results.json could not be read
+
+
+def eval_runs(home: Path) -> list[EvalRun]:
+    """Every evaluation run with a results file, newest (by folder name, a timestamp) first."""
+    root = home / EVAL_FOLDER
+    if not root.is_dir():
+        return []
+    folders = sorted((child for child in root.iterdir() if (child / RESULTS).is_file()), reverse=True)
+    return [read_run(folder) for folder in folders]
+
+
+def read_run(folder: Path) -> EvalRun:
+    report_file = folder / REPORT
+    report = report_file.read_text(encoding="utf-8", errors="replace") if report_file.is_file() else ""
+    charts = sorted(folder.glob("*.png"))
+    try:
+        results = json.loads((folder / RESULTS).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        return EvalRun(folder.name, folder, {}, report, charts, f"{folder / RESULTS}: unreadable ({error})")
+    return EvalRun(folder.name, folder, mode_metrics(results), report, charts)
+
+
+def mode_metrics(results: Any) -> dict[str, dict[str, float]]:
+    """Numbers per mode from a results object (see the module docstring for the shapes read)."""
+    if not isinstance(results, dict):
+        return {}
+    for key in ("modes", "metrics"):
+        if isinstance(results.get(key), dict) and set(results[key]) & set(MODES):
+            results = results[key]
+            break
+    return {mode: _numbers(results[mode]) for mode in MODES if isinstance(results.get(mode), dict)}
+
+
+def metric_table(metrics: dict[str, dict[str, float]]) -> list[dict[str, object]]:
+    """Rows of metric name and one column per mode, for a table."""
+    names = sorted({name for values in metrics.values() for name in values})
+    return [{"metric": name} | {mode: values.get(name) for mode, values in metrics.items()} for name in names]
+
+
+def _numbers(values: dict, prefix: str = "") -> dict[str, float]:
+    flat: dict[str, float] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int | float) and math.isfinite(value):
+            flat[name] = float(value)
+        elif isinstance(value, dict):
+            flat.update(_numbers(value, f"{name}."))
+    return flat

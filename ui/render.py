@@ -1,0 +1,76 @@
+"""Turns model output and answer data into safe Markdown strings for the app; pure functions, no Streamlit.
+
+Model output is untrusted: a document or a user can steer the model into writing Markdown that, once
+rendered, makes the browser fetch a remote image (a tracking pixel, or a URL carrying the conversation
+as its query). Raw HTML is never enabled in the app; images are neutralised here by escaping the `[`
+of every `![`, which leaves the text readable and makes the Markdown parser treat it as plain text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import PurePath
+from typing import Any
+
+_IMAGE_START = re.compile(r"!\[")
+SNIPPET_CHARS = 400  # enough to recognise a source without flooding the chat
+
+
+def neutralise_images(text: str) -> str:
+    """`text` with every Markdown image opener `![` escaped to `!\\[`, so no image is ever loaded."""
+    return _IMAGE_START.sub(r"!\\[", text)
+
+
+def safe_pieces(pieces: Iterable[str]) -> Iterator[str]:
+    """Neutralise images in streamed text, where `!` and `[` may arrive in different pieces.
+
+    A trailing `!` is held back until the next piece shows whether a `[` follows it.
+    """
+    pending = ""
+    for piece in pieces:
+        text = pending + piece
+        pending = ""
+        if text.endswith("!"):
+            text, pending = text[:-1], "!"
+        if text:
+            yield neutralise_images(text)
+    if pending:
+        yield pending
+
+
+def source_label(source: Mapping[str, Any]) -> str:
+    """`[n] title — file, page p (score s)` for one source of `Answer.to_dict()["sources"]`, images neutralised."""
+    name = PurePath(str(source.get("source", ""))).name or "?"
+    title = str(source.get("title") or name)
+    page = source.get("page")
+    where = f"{name}, page {page}" if page else name
+    number = source.get("number")
+    prefix = f"[{number}] " if number is not None else ""
+    return neutralise_images(f"{prefix}{title} — {where} (score {float(source.get('score', 0.0)):.2f})")
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """The start of a chunk's text, cut at a word boundary, images neutralised."""
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[:limit].rsplit(" ", 1)[0] + " …"
+    return neutralise_images(text)
+
+
+def timing_caption(answer: Mapping[str, Any]) -> str:
+    """One line: total time, first token, tokens/s and token counts of an `Answer.to_dict()`."""
+    timings = answer.get("timings", {})
+    parts = [f"{timings.get('total_ms', 0.0) / 1000:.1f} s total"]
+    if answer.get("abstained"):
+        parts.append("abstained (no relevant document)")
+    else:
+        parts.append(f"first token {timings.get('first_token_ms', 0.0) / 1000:.1f} s")
+        if timings.get("tokens_per_s"):
+            parts.append(f"{timings['tokens_per_s']:.1f} tokens/s")
+        parts.append(
+            f"{answer.get('prompt_tokens', 0)} prompt + {answer.get('completion_tokens', 0)} answer tokens"
+        )
+    if answer.get("adapter"):
+        parts.append(f"adapter {answer['adapter']}")
+    return " · ".join(parts)

@@ -1,0 +1,95 @@
+"""The one place the app builds heavy objects: each is built once per process with `st.cache_resource`
+and shared by every session. Only objects without per-user data live here (models, the index, the
+database handle, which opens a connection per call); per-user state lives in `ui.state`.
+
+Settings come from the environment (`tunedesk ui` passes --home/--device/--config through it) and
+are read again on every run, which is cheap; the caches are keyed by the settings' JSON.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from assistant.builders import (
+    build_assistant,
+    build_embedder,
+    build_generator,
+    open_knowledge_base,
+    open_storage,
+)
+from assistant.engine import Assistant
+from assistant.generation import Generator
+from assistant.settings import Settings, SettingsError, load_settings
+from assistant.storage import Storage
+from finetune.adapters import AdapterInfo, list_adapters
+from ingest.embeddings import Embedder
+from ingest.knowledge_base import KnowledgeBase
+from ui.adapter_choice import active_adapter
+
+
+def settings() -> Settings:
+    """This process's settings; a bad setting stops the page with the one-line error."""
+    try:
+        return load_settings()
+    except SettingsError as error:
+        st.error(f"Settings problem: {error}")
+        st.stop()
+
+
+def _key(current: Settings) -> str:
+    return current.model_dump_json()
+
+
+@st.cache_resource(show_spinner="Loading the language model…")
+def _generator(key: str, adapter_names: tuple[str, ...], _settings: Settings) -> Generator:
+    # Keyed by the adapter names too: a newly trained adapter needs a generator that knows it.
+    return build_generator(_settings)
+
+
+@st.cache_resource(show_spinner="Loading the embedding model…")
+def _embedder(key: str, _settings: Settings) -> Embedder:
+    return build_embedder(_settings)
+
+
+@st.cache_resource(show_spinner=False)
+def _knowledge_base(key: str, _settings: Settings) -> KnowledgeBase:
+    return open_knowledge_base(_settings, embedder=_embedder(key, _settings))
+
+
+@st.cache_resource(show_spinner=False)
+def _storage(key: str, _settings: Settings) -> Storage:
+    return open_storage(_settings)
+
+
+def knowledge_base(current: Settings) -> KnowledgeBase:
+    return _knowledge_base(_key(current), current)
+
+
+def storage(current: Settings) -> Storage:
+    return _storage(_key(current), current)
+
+
+def adapters(current: Settings) -> list[AdapterInfo]:
+    return list_adapters(current.adapters_dir)
+
+
+def chosen_adapter(current: Settings) -> str | None:
+    """The adapter tuned modes use now: the one chosen on the Training page, else the newest."""
+    return active_adapter(current.home, adapters(current), current.assistant.adapter)
+
+
+def has_documents(current: Settings) -> bool:
+    with open_knowledge_base(current, with_model=False) as listing:
+        return bool(listing.documents())
+
+
+def assistant(current: Settings) -> Assistant:
+    """The answering facade over the cached model and index; itself cheap, so built per run."""
+    names = tuple(info.name for info in adapters(current))
+    built = build_assistant(current, generator=_generator(_key(current), names, current), retrieval=False)
+    if has_documents(current):
+        # The shared knowledge base (and its embedding model) instead of a second copy per build;
+        # it reloads its index when documents change, so new uploads are searchable at once.
+        built.retriever = knowledge_base(current)
+    built.default_adapter = chosen_adapter(current)
+    return built

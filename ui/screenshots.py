@@ -1,0 +1,176 @@
+"""Screenshots of every page of a running app, taken with headless Chromium (for the docs).
+
+    tunedesk --home DIR ui --port 8765 &
+    python -m ui.screenshots --url http://127.0.0.1:8765 --out docs/screenshots --question "..."
+
+Needs Chromium and its driver (Debian: `apt-get install chromium chromium-driver`) and the `selenium`
+package (the `dev` extra). Each page is used first (a chat turn, a comparison, a blind vote, a search)
+with `--question`, so the pictures show answers and sources rather than empty forms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+WINDOW = (1400, 1000)
+RUNNING = '[data-testid="stStatusWidgetRunningIcon"]'  # shown while the page's script runs
+
+
+def open_browser(
+    user_data_dir: Path, *, binary: str = CHROMIUM, driver: str = CHROMEDRIVER
+) -> webdriver.Chrome:
+    """Headless Chromium that talks to nothing but the app: no sync, updates or background requests."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",  # small /dev/shm in containers
+        f"--user-data-dir={user_data_dir}",
+        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+    ):
+        options.add_argument(flag)
+    return webdriver.Chrome(options=options, service=Service(driver))
+
+
+def wait_for_app(browser: webdriver.Chrome, timeout_s: float = 300) -> None:
+    """Until Streamlit has rendered the page and finished running its script."""
+    wait = WebDriverWait(browser, timeout_s)
+    wait.until(
+        expected_conditions.presence_of_element_located(
+            (By.CSS_SELECTOR, '[data-testid="stMainBlockContainer"]')
+        )
+    )
+    time.sleep(1.0)  # the running indicator appears a moment after the first render
+    wait.until_not(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, RUNNING)))
+
+
+def ask(browser: webdriver.Chrome, question: str, timeout_s: float = 300) -> str:
+    """Ask on the Chat page; returns the text of the answer's message once its sources are shown."""
+    box = WebDriverWait(browser, timeout_s).until(
+        expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, '[data-testid="stChatInputTextArea"]'))
+    )
+    box.send_keys(question, Keys.ENTER)
+    WebDriverWait(browser, timeout_s).until(
+        expected_conditions.presence_of_element_located(
+            (
+                By.XPATH,
+                '//*[@data-testid="stChatMessage"]//*[@data-testid="stExpander"]//summary[contains(., "Sources")]',
+            )
+        )
+    )
+    wait_for_app(browser, timeout_s)  # the page runs once more after the answer is stored
+    return browser.find_elements(By.CSS_SELECTOR, '[data-testid="stChatMessage"]')[-1].text
+
+
+def click(browser: webdriver.Chrome, label: str, timeout_s: float = 300) -> None:
+    """Click the button (or tab) whose text is `label`, once the page has drawn it."""
+    WebDriverWait(browser, timeout_s).until(
+        expected_conditions.element_to_be_clickable(
+            (
+                By.XPATH,
+                f'//*[self::button or @role="tab"][normalize-space(.)="{label}" or .//p[normalize-space()="{label}"]]',
+            )
+        )
+    ).click()
+
+
+def type_into(
+    browser: webdriver.Chrome, label: str, text: str, *, enter: bool = False, timeout_s: float = 300
+) -> None:
+    """Type into the visible text input with aria-label `label` (Streamlit labels its inputs)."""
+
+    def visible_box(driver):
+        shown = [
+            box
+            for box in driver.find_elements(By.XPATH, f'//input[@aria-label="{label}"]')
+            if box.is_displayed()
+        ]
+        return shown[0] if shown else False
+
+    box = WebDriverWait(browser, timeout_s).until(visible_box)
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(text, *([Keys.ENTER] if enter else []))
+
+
+def wait_for_text(browser: webdriver.Chrome, text: str, timeout_s: float = 600) -> None:
+    WebDriverWait(browser, timeout_s).until(
+        expected_conditions.presence_of_element_located((By.XPATH, f'//*[contains(text(), "{text}")]'))
+    )
+    wait_for_app(browser, timeout_s)
+
+
+def capture(url: str, out: Path, question: str) -> list[Path]:
+    """Use each page the way a person would, then save it as `<page>.png` under `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    base = url.rstrip("/")
+    saved = []
+
+    def shoot(name: str) -> None:
+        saved.append(out / f"{name}.png")
+        browser.save_screenshot(str(saved[-1]))
+
+    with tempfile.TemporaryDirectory() as profile:
+        browser = open_browser(Path(profile))
+        try:
+            browser.get(base)
+            wait_for_app(browser)
+            ask(browser, question)
+            shoot("chat")
+            browser.get(f"{base}/compare")
+            wait_for_app(browser)
+            type_into(browser, "Question", question)
+            click(browser, "Compare")
+            wait_for_text(browser, "s total")
+            shoot("compare")
+            click(browser, "Blind A/B")
+            type_into(browser, "Question", question)
+            click(browser, "Get two anonymous answers")
+            wait_for_text(browser, "Answer B")
+            click(browser, "A is better")
+            wait_for_text(browser, "You voted")
+            shoot("compare-blind")
+            browser.get(f"{base}/documents")
+            wait_for_app(browser)
+            type_into(browser, "Search query", question, enter=True)
+            wait_for_text(browser, "score")
+            shoot("documents")
+            for page in ("training", "evaluation"):
+                browser.get(f"{base}/{page}")
+                wait_for_app(browser)
+                shoot(page)
+        finally:
+            browser.quit()
+    return saved
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8501")
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    parser.add_argument("--question", default="How long do I have to return a router I opened?")
+    arguments = parser.parse_args()
+    for path in capture(arguments.url, arguments.out, arguments.question):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()

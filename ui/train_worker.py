@@ -1,0 +1,74 @@
+"""The background training process the app starts: `python -m ui.train_worker RUN_FOLDER`.
+
+Reads `request.json` from the run folder, trains with `finetune.train.train`, and keeps
+`progress.json` current (step, losses, status) so the app can show live progress.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+from transformers import TrainerCallback
+
+from assistant.settings import Settings
+from ui.training_runs import REQUEST, write_progress
+
+
+class ProgressWriter(TrainerCallback):
+    """Writes step and loss to the run's progress file as the Trainer logs them (every step)."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._losses: list[tuple[int, float]] = []
+        self._eval_losses: list[tuple[int, float]] = []
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        write_progress(
+            self._folder, {"status": "training", "step": state.global_step, "max_steps": state.max_steps}
+        )
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        logs = logs or {}
+        if "loss" in logs:
+            self._losses.append((state.global_step, float(logs["loss"])))
+        if "eval_loss" in logs:
+            self._eval_losses.append((state.global_step, float(logs["eval_loss"])))
+        write_progress(
+            self._folder,
+            {"step": state.global_step, "losses": self._losses, "eval_losses": self._eval_losses},
+        )
+
+    def on_train_end(self, args, state, control, **kwargs):
+        # Perplexity after training and publishing the adapter still follow.
+        write_progress(self._folder, {"status": "finishing", "step": state.global_step})
+
+
+def main(folder: Path) -> int:
+    import json
+
+    from finetune.train import train
+
+    request = json.loads((folder / REQUEST).read_text(encoding="utf-8"))
+    # model_validate (not the constructor): exactly the app's settings, without re-reading the environment.
+    settings = Settings.model_validate(request["settings"])
+    write_progress(folder, {"status": "preparing"})
+    try:
+        result = train(
+            settings,
+            [Path(path) for path in request["data"]],
+            request["name"],
+            force=request["force"],
+            callbacks=[ProgressWriter(folder)],
+        )
+    except Exception as error:
+        traceback.print_exc()
+        write_progress(folder, {"status": "failed", "error": str(error)})
+        return 1
+    write_progress(folder, {"status": "done", "metrics": result.metrics, "adapter": str(result.adapter_dir)})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1])))

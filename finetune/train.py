@@ -5,8 +5,9 @@
 Data: conversations are loaded, cleaned and split by `finetune.dataset.prepare_data`, then tokenized
 with the loss on the assistant's tokens only. Training is transformers' Trainer with a peft LoRA model
 (default), a full fine-tune (`training.method = "full"`, small models) or QLoRA (CUDA + bitsandbytes).
-Batches are length-grouped so little compute goes to padding. The same command uses CUDA with bf16
-when present, else the CPU.
+Each batch is packed into one row without padding (finetune/collate.py), so no compute goes to
+padding and no sample attends to another. The same command uses CUDA with bf16 when present, else the
+CPU.
 
 Runs live in `<home>/runs/<name>/` with a sealed checkpoint every `training.save_steps`; `--resume`
 continues from the newest complete one and ends with the same weights as an uninterrupted run. The
@@ -46,7 +47,7 @@ from assistant.settings import Settings, TrainingSettings
 from finetune import adapters, checkpoints
 from finetune.base_model import ensure_base_model, load_base_model, load_tokenizer
 from finetune.callbacks import CheckpointSeal, DivergenceGuard, ProgressBar, TrainingDiverged
-from finetune.collate import IGNORE_INDEX, PadCollator
+from finetune.collate import IGNORE_INDEX, PackCollator
 from finetune.dataset import prepare_data
 from finetune.perplexity import general_text_samples, perplexity
 from finetune.plots import loss_curves, write_loss_curves
@@ -177,7 +178,7 @@ def build_trainer(
         args=_training_arguments(training, run_dir, device, has_validation=bool(validation_samples)),
         train_dataset=train_samples,
         eval_dataset=validation_samples or None,
-        data_collator=PadCollator(tokenizer.pad_token_id),
+        data_collator=PackCollator(),
         processing_class=tokenizer,
         callbacks=_callbacks(training, progress, has_validation=bool(validation_samples)),
     )
@@ -319,11 +320,15 @@ def _training_arguments(
         per_device_eval_batch_size=training.batch_size,
         gradient_accumulation_steps=training.gradient_accumulation,
         seed=training.seed,
-        # Sort into batches of similar length (with some randomness): padding stays a few percent.
-        train_sampling_strategy="group_by_length",
+        # Packed batches carry no padding, so any order costs the same: plain shuffling. (The
+        # length-grouped sampler only sorts within megabatches of len(data) // (4 * batch) batches,
+        # so on a small data set it left batches as random as this one.)
+        train_sampling_strategy="random",
         logging_steps=1,
         logging_nan_inf_filter=False,  # the divergence guard must see the real loss
-        include_num_input_tokens_seen="non_padding",
+        # Every token of a packed batch is real; "non_padding" would compare with the pad id, which
+        # is the end-of-turn token for many chat models, and miss those.
+        include_num_input_tokens_seen="all",
         save_strategy="steps",
         save_steps=training.save_steps,
         save_total_limit=2,  # the newest and one fallback in case the newest is cut short
@@ -331,6 +336,8 @@ def _training_arguments(
         eval_steps=training.eval_steps if evaluate else None,
         # Early stopping ends the run; the adapter is the last step's, not rolled back to the best one.
         load_best_model_at_end=False,
+        # Only eval_loss is used: keeping every evaluation batch's logits (vocabulary-wide) costs memory.
+        prediction_loss_only=True,
         metric_for_best_model="eval_loss" if evaluate else None,
         greater_is_better=False if evaluate else None,
         use_cpu=device.name == "cpu",
@@ -347,7 +354,13 @@ def _training_arguments(
 def _callbacks(training: TrainingSettings, progress: ProgressBar, *, has_validation: bool) -> list:
     callbacks = [DivergenceGuard(), CheckpointSeal(), progress]
     if has_validation and training.early_stopping_patience > 0:
-        callbacks.append(EarlyStoppingCallback(early_stopping_patience=training.early_stopping_patience))
+        # A change below 1e-4 nats is float32 rounding between evaluations (the sum order of a batch
+        # shifts with the weights), not progress: it must not reset the patience.
+        callbacks.append(
+            EarlyStoppingCallback(
+                early_stopping_patience=training.early_stopping_patience, early_stopping_threshold=1e-4
+            )
+        )
     return callbacks
 
 

@@ -1,0 +1,143 @@
+"""One evaluation run from settings: load questions, answer them in each mode, measure perplexity, write the folder.
+
+    tunedesk eval data/eval/questions.jsonl --limit 40 --transcripts data/transcripts
+
+This is the builder of the evaluation: the only place here that reads settings. Answers are greedy
+(temperature 0 whatever the settings say), so the same inputs give the same run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from assistant.answer import Mode, uses_adapter, uses_retrieval
+from assistant.builders import build_assistant, build_generator, default_adapter
+from assistant.evaluation.questions import QuestionsError, load_questions, stratified
+from assistant.evaluation.report import write_run
+from assistant.evaluation.runner import run_questions
+from assistant.evaluation.summary import summarise_by_kind, summarise_modes
+from assistant.settings import Settings, override
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    folder: Path
+    results: dict[str, Any]
+
+
+def evaluate(
+    settings: Settings,
+    questions_file: Path,
+    modes: Sequence[Mode],
+    *,
+    out: Path | None = None,
+    limit: int | None = None,
+    transcripts: Sequence[Path] = (),
+    progress: bool = True,
+) -> EvalResult:
+    """Run the questions (at most `limit`, stratified by kind) in `modes`; write `out` (default a new
+    `<home>/eval/<UTC timestamp>/`). Perplexity of base vs tuned is measured on `transcripts`' held-out
+    split; without them, the figures the adapter recorded when trained (same split, same function)."""
+    settings = override(settings, **{"generation.temperature": 0.0})
+    questions, problems = load_questions(questions_file)
+    if not questions:
+        raise QuestionsError(f"{questions_file}: no valid questions ({len(problems)} lines skipped)")
+    chosen = stratified(questions, limit)
+    adapter = default_adapter(settings) if any(uses_adapter(mode) for mode in modes) else None
+    created = datetime.now(UTC)
+    generator = build_generator(settings)
+    assistant = build_assistant(
+        settings, generator=generator, retrieval=any(uses_retrieval(m) for m in modes)
+    )
+    records = run_questions(assistant, chosen, modes, adapter=adapter, progress=progress)
+    results: dict[str, Any] = {
+        "created": created.isoformat(timespec="seconds"),
+        "setup": _setup(settings, questions_file, len(questions), len(chosen), adapter),
+        "modes": summarise_modes(records, modes),
+        "by_kind": summarise_by_kind(records, modes),
+        "model": _model_metrics(settings, adapter, transcripts) if adapter else {},
+        "problems": problems,
+        "answers": records,
+    }
+    _add_perplexity_to_modes(results["modes"], results["model"])
+    folder = out or settings.home / "eval" / created.strftime("%Y%m%d-%H%M%S")
+    write_run(folder, results, loss_curves=_loss_curves(settings, adapter))
+    return EvalResult(folder, results)
+
+
+def _setup(
+    settings: Settings, questions_file: Path, total: int, used: int, adapter: str | None
+) -> dict[str, Any]:
+    return {
+        "questions_file": Path(questions_file).name,
+        "questions": f"{used} of {total}" + (" (stratified by kind)" if used < total else ""),
+        "base_model": settings.model.base,
+        "adapter": adapter or "none",
+        "embedding_model": settings.embedding.model,
+        "backend": settings.assistant.backend,
+        "max_new_tokens": settings.generation.max_new_tokens,
+        "temperature": settings.generation.temperature,
+        "repetition_penalty": settings.generation.repetition_penalty,
+        "top_k": settings.assistant.top_k,
+        "min_score": settings.assistant.min_score,
+    }
+
+
+def _model_metrics(settings: Settings, adapter: str, transcripts: Sequence[Path]) -> dict[str, Any]:
+    from assistant.device import resolve_device
+    from assistant.evaluation.model_metrics import (
+        DataDefaults,
+        compare_perplexity,
+        held_out_samples,
+        recorded_perplexity,
+    )
+    from finetune.adapters import find_adapter
+    from finetune.base_model import load_base_model, load_tokenizer
+
+    info = find_adapter(settings.adapters_dir, adapter)
+    if not transcripts:
+        return recorded_perplexity(info.metrics)
+    tokenizer = load_tokenizer(settings.model.base, settings.models_dir)
+    data = settings.data
+    defaults = DataDefaults(
+        data.validation_fraction,
+        data.seed,
+        data.max_tokens,
+        data.over_long,
+        data.near_duplicate_threshold,
+        data.scrub_pii,
+    )
+    held_out = held_out_samples(transcripts, tokenizer, info.path, defaults) if transcripts else None
+    # A fresh copy of the base weights: the generator's copy may already carry adapters.
+    model = load_base_model(settings.model.base, settings.models_dir, resolve_device(settings.device))
+    return compare_perplexity(
+        model,
+        tokenizer,
+        info.path,
+        held_out,
+        batch_size=settings.training.batch_size,
+        max_tokens=data.max_tokens,
+    )
+
+
+def _add_perplexity_to_modes(modes: dict[str, dict[str, Any]], model: dict[str, Any]) -> None:
+    """base and tuned carry the perplexity of their model; the retrieval modes share those models."""
+    for name, values in model.items():
+        for mode, column in (("base", "base"), ("tuned", "tuned")):
+            if mode in modes:
+                modes[mode][f"perplexity_{name}"] = values[column]
+
+
+def _loss_curves(settings: Settings, adapter: str | None) -> dict | None:
+    if adapter is None:
+        return None
+    path = settings.adapters_dir / adapter / "loss_curve.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

@@ -39,8 +39,12 @@ def configure(
     home: Annotated[
         Path | None, typer.Option("--home", help="State folder (env TUNEDESK_HOME, default ./.tunedesk).")
     ] = None,
-    device: Annotated[str | None, typer.Option("--device", help="auto, cpu, cuda or mps (env TUNEDESK_DEVICE).")] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="TOML settings file (env TUNEDESK_CONFIG).")] = None,
+    device: Annotated[
+        str | None, typer.Option("--device", help="auto, cpu, cuda or mps (env TUNEDESK_DEVICE).")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML settings file (env TUNEDESK_CONFIG).")
+    ] = None,
 ) -> None:
     try:
         ctx.obj = load_settings(config_file=config, home=home, device=device)

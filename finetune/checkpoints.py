@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
+
+from ingest.atomic import write_text_atomically
 
 SEAL_NAME = "checkpoint-complete.json"
 CHECKPOINT_PATTERN = re.compile(r"^checkpoint-(\d+)$")
@@ -73,18 +73,8 @@ def discard(folders: list[Path]) -> None:
 
 
 def write_json_atomic(path: Path, payload: object) -> None:
-    """Write JSON to a temp file in the same folder, fsync, then rename over `path`."""
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(payload, stream, indent=2, sort_keys=True)
-            stream.write("\n")
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    """Write JSON so that `path` holds either the old or the new content, never a mix."""
+    write_text_atomically(path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
 
 
 def _sha256(path: Path) -> str:

@@ -15,14 +15,13 @@ Knows nothing about training; reads the store only through `Storage`'s public me
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.storage import Storage
 from finetune.pii import scrub
+from ingest.atomic import write_text_atomically
 
 
 @dataclass(frozen=True)
@@ -115,20 +114,8 @@ def export_feedback(
 
 
 def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
-    """One JSON object per line, written to a temp file and renamed into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            for row in rows:
-                stream.write(json.dumps(row, ensure_ascii=False) + "\n")
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    """One JSON object per line, written atomically."""
+    write_text_atomically(Path(path), "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
 
 
 def _pair(question: str, chosen: str, rejected: str, keep: frozenset[str]) -> dict:

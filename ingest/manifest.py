@@ -1,16 +1,15 @@
 """The index manifest: which embedding model, dimension and chunking an index folder was built with.
 
-Also holds the one atomic-write helper the index folder uses (temp file, fsync, rename, fsync folder).
 Knows nothing about FAISS or SQLite.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from ingest.atomic import write_text_atomically
 
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -35,30 +34,9 @@ class Manifest:
     schema_version: int = SCHEMA_VERSION
 
 
-def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """Call `write(temp_path)`, then make the result appear at `path` all at once, durable on disk.
-
-    A crash at any point leaves either the previous file or the new one at `path`, never a mix.
-    """
-    temp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
-        write(temp)
-        with open(temp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
-    # The rename itself lives in the folder's entry table: sync it too, or a power loss may undo it.
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
-
-
 def save_manifest(directory: Path, manifest: Manifest) -> None:
     text = json.dumps(asdict(manifest), indent=2, sort_keys=True) + "\n"
-    write_atomically(directory / MANIFEST_NAME, lambda temp: temp.write_text(text, encoding="utf-8"))
+    write_text_atomically(directory / MANIFEST_NAME, text)
 
 
 def load_manifest(directory: Path) -> Manifest | None:

@@ -14,7 +14,8 @@ from typing import Protocol
 import faiss
 import numpy as np
 
-from ingest.manifest import KnowledgeBaseError, write_atomically
+from ingest.atomic import write_atomically
+from ingest.manifest import KnowledgeBaseError
 
 INDEX_TYPE = "IndexIDMap2(IndexFlatIP)"  # exact search: recall is 1.0 by construction
 _FILE_PATTERN = re.compile(r"^index-(\d+)\.faiss$")

@@ -12,9 +12,10 @@ from pathlib import Path
 from assistant.settings import Settings
 from finetune.adapters import AdapterInfo
 from finetune.formats import SUFFIXES as TRANSCRIPT_SUFFIXES
+from ingest.atomic import write_bytes_atomically
 from ingest.document import IngestError
 from ingest.safety import safe_upload_name
-from ui.uploads import Upload, write_atomic
+from ui.uploads import Upload
 
 UPLOADED_TRANSCRIPTS = "transcripts"  # under home
 
@@ -54,7 +55,7 @@ def save_transcripts(
             errors.append(str(error))
             continue
         target = home / UPLOADED_TRANSCRIPTS / name
-        write_atomic(target, upload.data)
+        write_bytes_atomically(target, upload.data)
         saved.append(target)
     return saved, errors
 

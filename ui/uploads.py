@@ -7,12 +7,11 @@ Knows nothing about Streamlit: the page hands in (name, bytes) pairs and a progr
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.atomic import write_bytes_atomically
 from ingest.document import IngestError
 from ingest.knowledge_base import IngestReport, KnowledgeBase, KnowledgeBaseError
 from ingest.loaders import SUPPORTED_SUFFIXES
@@ -99,7 +98,7 @@ def remove_document(knowledge_base: KnowledgeBase, doc_id: str, folder: Path) ->
 def _ingest_one(knowledge_base: KnowledgeBase, target: Path, data: bytes, name: str) -> FileResult:
     previous = target.read_bytes() if target.is_file() else None
     try:
-        write_atomic(target, data)
+        write_bytes_atomically(target, data)
         result = _result(name, target, knowledge_base.ingest([target]))
     except KnowledgeBaseError as error:
         result = FileResult(name, "failed", str(error))
@@ -108,7 +107,7 @@ def _ingest_one(knowledge_base: KnowledgeBase, target: Path, data: bytes, name: 
         if previous is None:
             target.unlink(missing_ok=True)
         else:
-            write_atomic(target, previous)
+            write_bytes_atomically(target, previous)
     return result
 
 
@@ -121,17 +120,3 @@ def _result(name: str, path: Path, report: IngestReport) -> FileResult:
     if source in report.updated:
         return FileResult(name, "updated", f"{report.chunks_written} chunks")
     return FileResult(name, "unchanged", "same content as the stored version")
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise

@@ -15,9 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
-import tempfile
 import threading
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -26,6 +24,7 @@ from pathlib import Path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assistant.api.errors import error_response
+from ingest.atomic import write_text_atomically
 
 KEY_PREFIX = "tdk-"
 KEYS_FILE = "api_keys.json"
@@ -115,21 +114,10 @@ class KeyStore:
 
     def _write(self, records: list[KeyRecord]) -> None:
         """Atomically, readable by the owner only: a crash leaves the previous file."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         payload = json.dumps(
             {"schema_version": SCHEMA_VERSION, "keys": [asdict(r) for r in records]}, indent=2
         )
-        handle, temp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        try:
-            os.chmod(temp, 0o600)
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(payload)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temp, self.path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        write_text_atomically(self.path, payload, mode=0o600)
 
 
 def _digest(salt: bytes, key: str) -> str:

@@ -77,6 +77,7 @@ class Assistant:
         self.top_k = top_k
         self.min_score = min_score
         self.context_tokens = context_tokens
+        # The generator's own default answer length: the budget of calls that set no limit of their own.
         self.max_new_tokens = max_new_tokens
         self.history_turns = history_turns
         self.domain = domain
@@ -93,7 +94,7 @@ class Assistant:
     ) -> Answer:
         """`sampling` overrides the generator's decoding settings for this answer (an API request's)."""
         request = self._request(question, mode, adapter)
-        answer, prompt = self._prepare(request, history)
+        answer, prompt = self._prepare(request, history, self._answer_tokens(sampling))
         if prompt is None:
             return answer
         generating = time.perf_counter()
@@ -119,7 +120,7 @@ class Assistant:
     def _stream(
         self, request: _Request, history: Sequence[Message], sampling: Sampling | None
     ) -> PyGenerator[str, None, Answer]:
-        answer, prompt = self._prepare(request, history)
+        answer, prompt = self._prepare(request, history, self._answer_tokens(sampling))
         if prompt is None:
             yield answer.text
             return answer
@@ -164,8 +165,18 @@ class Assistant:
             raise AssistantError(f"unknown adapter {adapter!r} (known: {', '.join(known) or 'none yet'})")
         return _Request(question, mode, adapter, time.perf_counter())
 
-    def _prepare(self, request: _Request, history: Sequence[Message]) -> tuple[Answer, Prompt | None]:
-        """Retrieve and build the prompt; the prompt is None when the answer is already final (abstained)."""
+    def _answer_tokens(self, sampling: Sampling | None) -> int:
+        """The longest answer this call may generate: the request's own limit, else the default. The prompt
+        is budgeted with it, so prompt + answer always fit in the context window."""
+        if sampling is not None and sampling.max_new_tokens is not None:
+            return sampling.max_new_tokens
+        return self.max_new_tokens
+
+    def _prepare(
+        self, request: _Request, history: Sequence[Message], answer_tokens: int
+    ) -> tuple[Answer, Prompt | None]:
+        """Retrieve and build the prompt, leaving room for `answer_tokens`; the prompt is None when the answer
+        is already final (abstained)."""
         answer = Answer(text="", mode=request.mode, adapter=request.adapter)
         hits: list[Hit] = []
         retrieved = time.perf_counter()
@@ -185,7 +196,7 @@ class Assistant:
             hits,
             count_tokens=self.generator.count_tokens,
             context_tokens=self.context_tokens,
-            max_new_tokens=self.max_new_tokens,
+            max_new_tokens=answer_tokens,
             domain=self.domain,
             retrieval=uses_retrieval(request.mode),
             special_tokens=self.generator.special_tokens,

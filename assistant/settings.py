@@ -2,7 +2,9 @@
 
 Environment variables are prefixed `TUNEDESK_`, nested sections use `__`
 (`TUNEDESK_CHUNKING__CHUNK_TOKENS=180`). A TOML file is read from `--config FILE`, `TUNEDESK_CONFIG`,
-or `./tunedesk.toml` when present. Unknown keys fail with an error naming the key.
+or `./tunedesk.toml` when present. Unknown keys fail with an error naming the key, an unknown `TUNEDESK_`
+variable included; so do a file that is not UTF-8 TOML, a variable that is not the JSON its field needs,
+and infinite or NaN numbers.
 
 Only builder functions read these settings; the library classes take flat, typed parameters.
 This module does not know how any setting is used.
@@ -10,23 +12,32 @@ This module does not know how any setting is used.
 
 from __future__ import annotations
 
+import difflib
+import json
 import os
+import tomllib
+import types
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
 DEFAULT_CONFIG_FILE = Path("tunedesk.toml")
+ENV_PREFIX = "TUNEDESK_"
+ENV_DELIMITER = "__"
+# `TUNEDESK_` variables that are not settings fields; every other one must name a field.
+ENV_NOT_SETTINGS = frozenset({"TUNEDESK_CONFIG"})
+# Field types read from the environment as JSON (pydantic-settings decodes these; others are plain strings).
+_JSON_TYPES = (tuple, list, dict, set, frozenset)
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf and nan pass `gt=0`, and an infinite timeout or size limit is a setting nobody meant.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class EmbeddingSettings(Section):
@@ -193,6 +204,17 @@ class APISettings(Section):
     max_queued: int = Field(
         8, ge=0, description="Generations waiting for a free slot; one more is refused with HTTP 429."
     )
+    max_embedding_inputs: int = Field(
+        256,
+        gt=0,
+        le=2048,
+        description="Texts one /v1/embeddings request may embed (about 6 s of 2-core CPU); more gets HTTP 400.",
+    )
+    max_queued_embeddings: int = Field(
+        8,
+        ge=0,
+        description="Embedding and search requests waiting while one runs; one more is refused with HTTP 429.",
+    )
     max_body_mb: float = Field(
         1.0, gt=0, description="Largest JSON request body, in MiB; larger gets HTTP 413."
     )
@@ -213,10 +235,11 @@ class Settings(BaseSettings):
     """Everything Tunedesk can be told. One instance is built per process and passed down."""
 
     model_config = SettingsConfigDict(
-        env_prefix="TUNEDESK_",
-        env_nested_delimiter="__",
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_DELIMITER,
         extra="forbid",
         frozen=True,
+        allow_inf_nan=False,
     )
 
     home: Path = Field(
@@ -249,7 +272,7 @@ class Settings(BaseSettings):
         toml_file = _config_file()
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if toml_file is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+            sources.append(_TomlValues(settings_cls, read_toml(toml_file)))
         return tuple(sources)
 
     # Derived locations: every piece of state lives under `home`.
@@ -270,14 +293,100 @@ class SettingsError(ValueError):
     """A setting is unknown or invalid; the message names it."""
 
 
+class _TomlValues(PydanticBaseSettingsSource):
+    """The values of a TOML file already read (and checked) by `read_toml`."""
+
+    def __init__(self, settings_cls: type[BaseSettings], values: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._values = values
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return self._values
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The TOML file's values; a file that cannot be read, is not UTF-8 or not TOML is a SettingsError."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as error:
+        raise SettingsError(
+            f"config file {path}: cannot be read ({error.strerror}); check the path"
+        ) from None
+    try:
+        text = raw.decode("utf-8-sig")  # TOML is UTF-8; a byte-order mark (Windows editors) is harmless
+    except UnicodeDecodeError as error:
+        raise SettingsError(
+            f"config file {path}: not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start}); "
+            "save it as UTF-8"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"config file {path}: not valid TOML ({error}); fix that line") from None
+
+
+def check_environment(environ: typing.Mapping[str, str]) -> None:
+    """Every `TUNEDESK_` variable must name a settings field, and hold JSON where the field needs it."""
+    known = _environment_names()
+    for name, value in environ.items():
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper in ENV_NOT_SETTINGS:
+            continue
+        if upper not in known:
+            close = difflib.get_close_matches(upper, known, n=1)
+            hint = f"did you mean {close[0]}?" if close else "see assistant/settings.py for the names"
+            raise SettingsError(f"environment variable {name}: no such setting ({hint}); unset or rename it")
+        if known[upper]:
+            try:
+                json.loads(value)
+            except ValueError as error:
+                raise SettingsError(
+                    f"environment variable {name}: not valid JSON ({error}); "
+                    'give a JSON value, e.g. \'["a", "b"]\' for a list'
+                ) from None
+
+
+def _environment_names() -> dict[str, bool]:
+    """Every `TUNEDESK_` name a field can be set by, mapped to whether its value is read as JSON."""
+    names: dict[str, bool] = {}
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for field_name, field in model.model_fields.items():
+            name = f"{prefix}{field_name.upper()}"
+            section = _section_of(field.annotation)
+            names[name] = section is not None or _is_json(field.annotation)
+            if section is not None:
+                walk(section, name + ENV_DELIMITER)
+
+    walk(Settings, ENV_PREFIX)
+    return names
+
+
+def _section_of(annotation: Any) -> type[BaseModel] | None:
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _is_json(annotation: Any) -> bool:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_is_json(member) for member in typing.get_args(annotation))
+    return (typing.get_origin(annotation) or annotation) in _JSON_TYPES
+
+
 def _config_file() -> Path | None:
     named = os.environ.get("TUNEDESK_CONFIG")
     if named:
         path = Path(named)
         if not path.is_file():
-            raise SettingsError(f"TUNEDESK_CONFIG: config file {path} does not exist")
+            raise SettingsError(f"TUNEDESK_CONFIG: config file {path} {_missing(path)}")
         return path
     return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+def _missing(path: Path) -> str:
+    return "is not a file" if path.exists() else "does not exist"
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
@@ -287,8 +396,9 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     """
     if config_file is not None:
         if not Path(config_file).is_file():
-            raise SettingsError(f"--config: config file {config_file} does not exist")
+            raise SettingsError(f"--config: config file {config_file} {_missing(Path(config_file))}")
         os.environ["TUNEDESK_CONFIG"] = str(config_file)
+    check_environment(os.environ)
     return _build(_nest(overrides))
 
 
@@ -325,6 +435,8 @@ def _build(values: dict[str, Any]) -> Settings:
         return Settings(**values)
     except ValidationError as error:
         raise SettingsError(_describe(error)) from None
+    except SourceError as error:  # a value pydantic-settings could not decode; check_environment names most
+        raise SettingsError(f"{error}; check the TUNEDESK_ environment variables") from None
 
 
 def _describe(error: ValidationError) -> str:

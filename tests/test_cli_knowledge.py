@@ -49,6 +49,7 @@ def built(tmp_path_factory) -> tuple[Path, Path]:
 
 def test_ingest_batch_with_a_bad_file_stores_the_rest_and_exits_1(tmp_path, corpus):
     (corpus / "broken.pdf").write_bytes(b"%PDF-1.4 not really a pdf")
+    (tmp_path / "home").mkdir()  # a new home would add a "created" note to stderr
     result = _run(tmp_path / "home", "ingest", str(corpus), str(tmp_path / "missing.md"), "--json")
 
     assert result.exit_code == 1
@@ -133,6 +134,7 @@ def test_usage_errors_exit_2(tmp_path, built):
 
 
 def test_search_on_an_empty_home_says_what_to_do(tmp_path):
+    (tmp_path / "home").mkdir()
     result = _run(tmp_path / "home", "search", "anything")
     assert result.exit_code == 1
     assert "is empty; add documents with `tunedesk ingest PATH`" in result.stderr
@@ -153,6 +155,7 @@ def test_index_built_with_another_model_is_refused(built, monkeypatch):
 
 def test_unloadable_embedding_model_is_a_one_line_usage_error(tmp_path, monkeypatch):
     monkeypatch.setenv("TUNEDESK_EMBEDDING__MODEL", str(tmp_path / "no-such-model"))
+    (tmp_path / "home").mkdir()
     result = _run(tmp_path / "home", "search", "warranty")
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1

@@ -22,7 +22,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from assistant.api import chat, retrieval
 from assistant.api.auth import KeyStore, RequireKey
 from assistant.api.errors import install_error_handlers
-from assistant.api.limits import GenerationLimit, LimitBody
+from assistant.api.limits import LimitBody, WorkLimit
 from assistant.api.state import Served, served_of
 from assistant.engine import Assistant
 from assistant.settings import APISettings
@@ -53,8 +53,21 @@ def create_app(
         embedder=embedder,
         storage=storage if api_settings.store_conversations else None,
         keys=keys,
-        limit=GenerationLimit(concurrent=api_settings.max_concurrent, queued=api_settings.max_queued),
+        limit=WorkLimit(
+            concurrent=api_settings.max_concurrent,
+            queued=api_settings.max_queued,
+            work="generations",
+            settings="api.max_concurrent + api.max_queued",
+        ),
+        # One at a time: the encoder already uses every core for one batch.
+        embedding_limit=WorkLimit(
+            concurrent=1,
+            queued=api_settings.max_queued_embeddings,
+            work="embedding requests",
+            settings="1 + api.max_queued_embeddings",
+        ),
         max_tokens=api_settings.max_tokens,
+        max_embedding_inputs=api_settings.max_embedding_inputs,
         upload_dir=upload_dir,
         max_file_bytes=max_file_bytes,
     )

@@ -6,7 +6,9 @@ key: without one configured, `/v1/documents` is refused (403), since it writes t
 
 A key is 32 random bytes, so a salted SHA-256 is enough to store it: slow hashes (scrypt) protect
 guessable passwords, and would cost tens of milliseconds on every request. The file is re-read when it
-changes, so keys added or removed while the server runs take effect at once.
+changes, so keys added or removed while the server runs take effect at once. A key file that cannot be
+read fails closed: every `/v1/` request is refused (503) with a message that does not reveal where the
+file is; the server log names it.
 Knows nothing about the routes it guards beyond their paths.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import threading
 from dataclasses import asdict, dataclass
@@ -26,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from assistant.api.errors import error_response
 from ingest.atomic import write_text_atomically
 
+log = logging.getLogger(__name__)
 KEY_PREFIX = "tdk-"
 KEYS_FILE = "api_keys.json"
 SCHEMA_VERSION = 1
@@ -117,7 +121,13 @@ class KeyStore:
         payload = json.dumps(
             {"schema_version": SCHEMA_VERSION, "keys": [asdict(r) for r in records]}, indent=2
         )
-        write_text_atomically(self.path, payload, mode=0o600)
+        try:
+            write_text_atomically(self.path, payload, mode=0o600)
+        except OSError as error:
+            raise KeyStoreError(
+                f"{self.path}: the key file could not be written ({error.strerror or error}); "
+                "the stored keys are unchanged"
+            ) from None
 
 
 def _digest(salt: bytes, key: str) -> str:
@@ -140,6 +150,7 @@ class RequireKey:
     def __init__(self, app: ASGIApp, keys: KeyStore) -> None:
         self.app = app
         self.keys = keys
+        self._logged: str | None = None  # the key-file problem last logged, so each is logged once
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
@@ -148,8 +159,13 @@ class RequireKey:
         try:
             required = self.keys.required()
         except KeyStoreError as error:
-            await error_response(500, str(error))(scope, receive, send)
+            if str(error) != self._logged:
+                log.error("refusing every request until the API key file is fixed: %s", error)
+                self._logged = str(error)
+            message = "the server cannot read its API keys, so it refuses every request; its log says why"
+            await error_response(503, message, code="key_store_unavailable")(scope, receive, send)
             return
+        self._logged = None
         if required:
             token = bearer_token(scope)
             if token is None:

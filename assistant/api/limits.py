@@ -1,9 +1,10 @@
-"""Limits that keep the server alive under load and abuse: request body size, and a bounded generation queue.
+"""Limits that keep the server alive under load and abuse: request body size, and bounded work queues
+(one for generations, one for embeddings).
 
-At most `concurrent` generations run at once and at most `queued` more wait for a slot; a request
-arriving when both are full is refused at once with HTTP 429 instead of piling up. The counters
-live on the event loop (only coroutines touch them), so they need no lock.
-Knows nothing about what a generation is.
+At most `concurrent` jobs run at once and at most `queued` more wait for a slot; a request arriving
+when both are full is refused at once with HTTP 429 instead of piling up. The counters live on the
+event loop (only coroutines touch them), so they need no lock.
+Knows nothing about what the work is beyond the words that name it in the 429 message.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from assistant.api.errors import APIError, error_response
 
 
-class GenerationLimit:
-    def __init__(self, *, concurrent: int, queued: int) -> None:
+class WorkLimit:
+    def __init__(self, *, concurrent: int, queued: int, work: str, settings: str) -> None:
+        """`work` names the jobs ("generations") and `settings` the settings that size the queue."""
         self.concurrent = concurrent
         self.capacity = concurrent + queued
+        self.work, self.settings = work, settings
         self.admitted = 0  # running + waiting
         self._running = asyncio.Semaphore(concurrent)
 
@@ -30,8 +33,8 @@ class GenerationLimit:
         if self.admitted >= self.capacity:
             raise APIError(
                 429,
-                f"the server is busy: {self.capacity} generations are running or waiting "
-                "(api.max_concurrent + api.max_queued); retry shortly",
+                f"the server is busy: {self.capacity} {self.work} are running or waiting "
+                f"({self.settings}); retry shortly",
                 code="queue_full",
             )
         self.admitted += 1

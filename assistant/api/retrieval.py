@@ -1,6 +1,9 @@
 """`/v1/embeddings` (the knowledge base's embedding model), `/v1/search` (chunks, best first) and
 `/v1/documents` (multipart upload into the knowledge base; needs an admin key, see auth.py).
 
+Embeddings and searches run the embedding model one request at a time behind a bounded queue (429 when
+full), and an embeddings request carries at most `api.max_embedding_inputs` texts (400 above it).
+
 Uploads go through the same checks as the app's (safe relative names, supported types, size limit), are
 kept under the uploads folder and ingested one file at a time: one bad file never stops the rest.
 Model work runs in worker threads so the event loop keeps serving.
@@ -30,7 +33,8 @@ MAX_UPLOAD_FILES = 100
 
 @router.post("/v1/embeddings")
 async def embeddings(body: EmbeddingRequest, request: Request) -> dict[str, Any]:
-    embedder = served_of(request).embedder
+    served = served_of(request)
+    embedder = served.embedder
     if embedder is None:
         raise APIError(
             404, "this server has no embedding model loaded", param="model", code="model_not_found"
@@ -43,7 +47,17 @@ async def embeddings(body: EmbeddingRequest, request: Request) -> dict[str, Any]
             code="model_not_found",
         )
     texts = body.texts()
-    vectors, tokens = await run_in_threadpool(_embed, embedder, texts)
+    cap = served.max_embedding_inputs
+    if len(texts) > cap:
+        raise APIError(
+            400,
+            f"input: {len(texts)} texts, more than the {cap} one request may embed "
+            f"(api.max_embedding_inputs); send them in batches of at most {cap}",
+            param="input",
+            code="too_many_inputs",
+        )
+    async with served.embedding_limit.slot():
+        vectors, tokens = await run_in_threadpool(_embed, embedder, texts)
     data = [
         {"object": "embedding", "index": index, "embedding": _encoded(vector, body.encoding_format)}
         for index, vector in enumerate(vectors)
@@ -59,9 +73,11 @@ async def embeddings(body: EmbeddingRequest, request: Request) -> dict[str, Any]
 @router.post("/v1/search")
 async def search(body: SearchRequest, request: Request) -> dict[str, Any]:
     """Tunedesk extension: the k chunks closest to `query`, as the rag modes retrieve them."""
-    knowledge_base = _knowledge_base(served_of(request))
+    served = served_of(request)
+    knowledge_base = _knowledge_base(served)
     try:
-        hits = await run_in_threadpool(knowledge_base.search, body.query, body.k)
+        async with served.embedding_limit.slot():
+            hits = await run_in_threadpool(knowledge_base.search, body.query, body.k)
     except KnowledgeBaseError as error:
         raise APIError(500, str(error), code="knowledge_base_error") from None
     return {"object": "list", "data": [{"object": "search.hit", **asdict(hit)} for hit in hits]}

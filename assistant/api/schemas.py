@@ -1,6 +1,8 @@
 """Request bodies of the API in the OpenAI shapes, validated by pydantic (a wrong field gives HTTP 400 naming it).
 
 Unknown fields are ignored, as OpenAI-compatible servers do, so clients that send extra options work.
+Types are strict: `"max_tokens": true` or `"k": "5"` is refused, not read as 1 or 5 (a float field
+still takes an integer, `"temperature": 1`).
 Responses are plain dicts built in the route modules. Knows nothing about models or retrieval.
 """
 
@@ -11,12 +13,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_STOP_SEQUENCES = 4  # as OpenAI
-MAX_EMBEDDING_INPUTS = 2048  # as OpenAI
 MAX_SEARCH_K = 50
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
 
 class TextPart(Body):
@@ -78,8 +79,6 @@ class EmbeddingRequest(Body):
         texts = [value] if isinstance(value, str) else value
         if not texts:
             raise ValueError("give at least one text")
-        if len(texts) > MAX_EMBEDDING_INPUTS:
-            raise ValueError(f"at most {MAX_EMBEDDING_INPUTS} texts per request")
         if any(not text.strip() for text in texts):
             raise ValueError("texts must not be empty")
         return value

@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi import Request
 
 from assistant.api.auth import KeyStore
-from assistant.api.limits import GenerationLimit
+from assistant.api.limits import WorkLimit
 from assistant.api.models import served_models
 from assistant.engine import Assistant
 from assistant.storage import Storage
@@ -26,8 +26,10 @@ class Served:
     embedder: Embedder | None  # None: no /v1/embeddings
     storage: Storage | None  # None: exchanges are not stored
     keys: KeyStore
-    limit: GenerationLimit
+    limit: WorkLimit  # generations
+    embedding_limit: WorkLimit  # embeddings and searches: the same CPU, so bounded too
     max_tokens: int  # cap on a request's max_tokens
+    max_embedding_inputs: int  # texts per /v1/embeddings request
     upload_dir: Path  # where uploaded documents are kept; the knowledge base indexes them there
     max_file_bytes: int  # per uploaded file
 

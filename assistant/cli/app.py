@@ -1,17 +1,21 @@
 """The `tunedesk` command: global options, then one sub-command per job.
 
-    tunedesk [--home DIR] [--device auto|cpu|cuda] [--config FILE] COMMAND ...
+    tunedesk [--home DIR] [--device auto|cpu|cuda] [--config FILE] [--debug] COMMAND ...
 
 This module only wires settings to commands; each command group lives in its own module and the
-work itself lives in the library packages (ingest/, finetune/, assistant/).
+work itself lives in the library packages (ingest/, finetune/, assistant/). A file-system or database
+error no command handled (a full disk, a read-only file system) ends as one `error:` line naming the
+file, with exit code 1; `--debug` shows its traceback instead.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from assistant.cli import (
     chat_commands,
@@ -22,11 +26,30 @@ from assistant.cli import (
     serve_commands,
     ui_commands,
 )
+from assistant.cli.context import EXIT_INPUT_FAILED, EXIT_USAGE, describe_failure
 from assistant.settings import SettingsError, load_settings
+
+
+class _Commands(TyperGroup):
+    """The root group: runs a command and turns anything it left unhandled into one line on stderr."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise  # the reader of our output went away (`| head`): typer exits quietly
+        except (OSError, sqlite3.Error) as error:
+            if ctx.params.get("debug"):
+                raise
+            home = ctx.obj.home if ctx.obj is not None else None
+            typer.echo(f"error: {describe_failure(error, home)}", err=True)
+            raise typer.Exit(EXIT_INPUT_FAILED) from None
+
 
 app = typer.Typer(
     name="tunedesk",
     help="Turn a small open LLM into a domain support assistant.",
+    cls=_Commands,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -45,12 +68,15 @@ def configure(
     config: Annotated[
         Path | None, typer.Option("--config", help="TOML settings file (env TUNEDESK_CONFIG).")
     ] = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an unexpected error, not one line.")
+    ] = False,
 ) -> None:
     try:
         ctx.obj = load_settings(config_file=config, home=home, device=device)
     except SettingsError as error:
         typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 knowledge_commands.register(app)

@@ -2,6 +2,8 @@
 
 Output contract: `--json` prints one JSON document on stdout (`ask`: the answer's `to_dict()`;
 `compare`: one object keyed by mode); errors are one line on stderr with exit code 1.
+An `--adapter` that does not exist is an error in every command and mode; `ask --mode base|rag` with
+`--adapter` is one too, since those modes would silently answer without it.
 """
 
 from __future__ import annotations
@@ -49,9 +51,18 @@ def ask(
     adapter: AdapterOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Answer QUESTION in one mode; the answer streams to the terminal, followed by its sources."""
+    """Answer QUESTION in one mode; the answer streams to the terminal, followed by its sources.
+
+    --adapter goes with the tuned modes only: base and rag use no adapter, so naming one there is an error.
+    """
     settings = settings_of(ctx, **{"assistant.adapter": adapter})
     chosen = _mode(mode)
+    _check_adapter(settings, adapter)
+    if adapter is not None and not uses_adapter(chosen):
+        fail(
+            f"--adapter {adapter!r}: mode {chosen} uses no adapter; "
+            "use --mode tuned or tuned+rag, or leave out --adapter"
+        )
     problem = unavailable(settings, chosen)
     if problem:
         fail(problem)
@@ -78,6 +89,7 @@ def compare(
 ) -> None:
     """Answer QUESTION in all four modes and show the answers side by side (modes that cannot run say why)."""
     settings = settings_of(ctx, **{"assistant.adapter": adapter})
+    _check_adapter(settings, adapter)
     problems = {mode: unavailable(settings, mode) for mode in MODES}
     runnable = [mode for mode in MODES if not problems[mode]]
     if not runnable:
@@ -107,6 +119,7 @@ def chat(
     """Talk with the assistant. Commands: /mode NAME, /sources, /quit. The conversation is saved."""
     settings = settings_of(ctx, **{"assistant.adapter": adapter})
     current = _mode(mode)
+    _check_adapter(settings, adapter)  # any mode: /mode may switch to a tuned one later
     problem = unavailable(settings, current)
     if problem:
         fail(problem)
@@ -169,6 +182,15 @@ def unavailable(settings: Settings, mode: Mode) -> str | None:
                     "add them with `tunedesk ingest PATH`"
                 )
     return None
+
+
+def _check_adapter(settings: Settings, adapter: str | None) -> None:
+    """Fail when `--adapter` names an adapter that does not exist."""
+    if adapter is None:
+        return
+    names = [info.name for info in peft_adapters(settings)]
+    if adapter not in names:
+        fail(f"unknown adapter {adapter!r} (known: {', '.join(names) or 'none yet'})")
 
 
 def _mode(mode: str) -> Mode:

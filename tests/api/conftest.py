@@ -24,6 +24,7 @@ adapters_dir = _fixtures.adapters_dir
 generator = _fixtures.generator
 hashing_embedder = _fixtures.hashing_embedder
 knowledge_base = _fixtures.knowledge_base
+tmpfs = _fixtures.tmpfs
 
 MIN_SCORE = 0.2
 MAX_NEW_TOKENS = 12

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import httpx
 import openai
@@ -108,3 +109,50 @@ def test_keys_commands_add_list_and_remove(tmp_path):
     assert unknown.exit_code == 1 and "no key named 'widget'" in unknown.stderr
     stored = json.loads((tmp_path / "api_keys.json").read_text())
     assert [record["name"] for record in stored["keys"]] == ["ops"]
+
+
+def test_a_corrupted_key_file_fails_closed_without_revealing_its_path(make_app, serve, client, keys, caplog):
+    key = keys.add("app")
+    with serve(make_app()) as url:
+        keys.path.write_text('{"schema_version": 1, "keys": [{"name": "app", "adm', encoding="utf-8")
+        corrupted = keys.path.read_bytes()
+        with caplog.at_level(logging.ERROR, logger="assistant.api.auth"):
+            refused = [
+                httpx.get(f"{url}/v1/models", headers={"Authorization": f"Bearer {key}"}),
+                httpx.post(f"{url}/v1/chat/completions", json={"model": "tunedesk-base"}),
+                httpx.post(f"{url}/v1/search", json={"query": "warranty"}),
+            ]
+        health = httpx.get(f"{url}/health")
+        stored = keys.path.read_bytes()
+        keys.path.unlink()
+        keys.add("app")  # the operator restores the keys: served again without a restart
+        restored = client(url, keys.add("new")).models.list()
+    for response in refused:
+        assert response.status_code == 503
+        error = response.json()["error"]
+        assert error["code"] == "key_store_unavailable" and "refuses every request" in error["message"]
+        assert str(keys.path.parent) not in response.text and "api_keys" not in response.text
+    assert health.status_code == 200
+    assert stored == corrupted  # the server never rewrites the file it cannot read
+    logged = [record.getMessage() for record in caplog.records if record.name == "assistant.api.auth"]
+    assert len(logged) == 1 and str(keys.path) in logged[0]  # once, naming the file for the operator
+    assert restored.data
+
+
+def test_keys_add_on_a_full_disk_is_one_line_and_keeps_the_stored_keys(tmpfs):
+    from assistant.cli.app import app
+
+    home = tmpfs.mount("home", 16)
+    runner = CliRunner()
+    assert runner.invoke(app, ["--home", str(home), "keys", "add", "kept"]).exit_code == 0
+    before = (home / "api_keys.json").read_bytes()
+    tmpfs.fill(home)
+    result = runner.invoke(app, ["--home", str(home), "keys", "add", "more"])
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line == (
+        f"error: {home / 'api_keys.json'}: the key file could not be written (No space left on device); "
+        "the stored keys are unchanged"
+    )
+    assert (home / "api_keys.json").read_bytes() == before
+    assert sorted(path.name for path in home.iterdir()) == ["api_keys.json", "filler"]  # no temp file left

@@ -198,3 +198,52 @@ def test_history_is_passed_on_and_a_named_conversation_grows(make_app, serve, cl
         expected.text,
     ]
     assert unknown.value.param == "conversation_id"
+
+
+def test_prompt_plus_the_requested_max_tokens_fits_the_context_window(
+    generator, knowledge_base, make_app, serve, client
+):
+    """A long history and a request of api.max_tokens (or more, cut to it), whole and streamed: the prompt
+    is budgeted with the request's limit, not the engine's default of 12 tokens."""
+    from assistant.engine import Assistant
+
+    window, cap = 512, 200
+    assistant = Assistant(
+        generator,
+        knowledge_base,
+        min_score=0.2,
+        context_tokens=window,
+        max_new_tokens=12,
+        default_adapter="beta",
+    )
+    history = []
+    for turn in range(40):
+        history += [
+            {
+                "role": "user",
+                "content": f"Question {turn}: why does the router light blink amber after updates?",
+            },
+            {"role": "assistant", "content": "Restart the router and wait two minutes for the light. " * 2},
+        ]
+    messages = [*history, {"role": "user", "content": QUESTION}]
+    usages = []
+    with serve(make_app(assistant=assistant, max_tokens=cap)) as url:
+        api = client(url)
+        for model in ("tunedesk-base", "tunedesk-tuned-rag"):
+            for asked in (cap, 10 * cap):
+                whole = api.chat.completions.create(model=model, messages=messages, max_tokens=asked)
+                usages.append(whole.usage)
+            chunks = list(
+                api.chat.completions.create(
+                    model=model,
+                    messages=messages,
+                    max_tokens=cap,
+                    stream=True,
+                    stream_options={"include_usage": True},
+                )
+            )
+            usages.append(chunks[-1].usage)
+    for usage in usages:
+        assert usage.prompt_tokens + cap <= window
+        assert usage.total_tokens <= window
+        assert usage.prompt_tokens > window - cap - 60  # the history was kept as far as it fits

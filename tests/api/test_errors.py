@@ -25,6 +25,14 @@ BAD_COMPLETIONS = [
     ({**GOOD, "model": "gpt-4o"}, 404, "model", "tunedesk-base"),
     ({**GOOD, "model": "tunedesk-tuned:nope"}, 404, "model", "served models"),
     ([1, 2, 3], 400, None, "JSON object"),
+    # Strict types: a boolean or a string is not a number, and a fraction is not a token count.
+    ({**GOOD, "max_tokens": True}, 400, "max_tokens", "valid integer"),
+    ({**GOOD, "max_tokens": "64"}, 400, "max_tokens", "valid integer"),
+    ({**GOOD, "max_completion_tokens": 12.5}, 400, "max_completion_tokens", "valid integer"),
+    ({**GOOD, "temperature": True}, 400, "temperature", "valid number"),
+    ({**GOOD, "top_p": "0.5"}, 400, "top_p", "valid number"),
+    ({**GOOD, "n": True}, 400, "n", "valid integer"),
+    ({**GOOD, "stream": 1}, 400, "stream", "boolean"),
 ]
 
 
@@ -36,7 +44,7 @@ def _error(response: httpx.Response) -> dict:
 
 
 @pytest.mark.parametrize(("body", "status", "param", "words"), BAD_COMPLETIONS)
-def test_bad_completion_requests_name_the_field(body, status, param, words, make_app, serve):
+def test_bad_completion_requests_name_the_field(body, status, param, words, make_app, serve, storage):
     with serve(make_app()) as url:
         response = httpx.post(f"{url}/v1/chat/completions", json=body, timeout=30)
     error = _error(response)
@@ -44,6 +52,15 @@ def test_bad_completion_requests_name_the_field(body, status, param, words, make
     assert error["param"] == param
     assert words in error["message"]
     assert error["type"] == "invalid_request_error"
+    assert storage.conversations() == []  # nothing answered, nothing stored
+
+
+def test_whole_numbers_still_count_as_floats(make_app, serve, client):
+    with serve(make_app()) as url:
+        answer = client(url).chat.completions.create(
+            model="tunedesk-base", messages=GOOD["messages"], temperature=0, top_p=1, max_tokens=2
+        )
+    assert answer.usage.completion_tokens == 2
 
 
 def test_malformed_json_oversized_bodies_and_unknown_routes_are_refused_and_the_server_lives_on(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
 import numpy as np
 import openai
@@ -127,3 +131,78 @@ def test_admin_upload_ingests_good_files_refuses_bad_ones_and_enables_rag(
     assert hits[0]["title"] == "Mesh pairing"
     assert answer.model_extra["sources"][0]["title"] == "Mesh pairing"
     assert too_big.status_code == 413 and "api.max_upload_mb" in too_big.json()["error"]["message"]
+
+
+class GatedEmbedder:
+    """The real embedder, made to wait at a gate before encoding: holds an embedding request in flight."""
+
+    def __init__(self, inner, gate) -> None:
+        self.inner, self.gate = inner, gate
+        self.name, self.tokenizer, self.max_tokens = inner.name, inner.tokenizer, inner.max_tokens
+        self.entered = threading.Event()
+
+    def encode(self, texts):
+        self.entered.set()
+        assert self.gate.wait(30)
+        return self.inner.encode(texts)
+
+
+def test_embedding_inputs_are_capped_by_a_setting(make_app, serve, hashing_embedder):
+    with serve(make_app(max_embedding_inputs=3)) as url:
+        at_cap = httpx.post(
+            f"{url}/v1/embeddings", json={"model": hashing_embedder.name, "input": ["a", "b", "c"]}
+        )
+        over = httpx.post(
+            f"{url}/v1/embeddings", json={"model": hashing_embedder.name, "input": ["a", "b", "c", "d"]}
+        )
+    assert at_cap.status_code == 200 and len(at_cap.json()["data"]) == 3
+    assert over.status_code == 400
+    error = over.json()["error"]
+    assert error["param"] == "input" and error["code"] == "too_many_inputs"
+    assert error["message"].startswith("input: 4 texts, more than the 3 one request may embed")
+    assert "api.max_embedding_inputs" in error["message"]
+
+
+def test_embeddings_and_searches_run_behind_a_bounded_queue(
+    assistant, knowledge_base, hashing_embedder, storage, keys, tmp_path, serve
+):
+    from assistant.api.app import create_app
+    from assistant.settings import APISettings
+
+    gate = threading.Event()
+    embedder = GatedEmbedder(hashing_embedder, gate)
+    app = create_app(
+        assistant,
+        knowledge_base,
+        storage,
+        APISettings(max_queued_embeddings=1),
+        keys=keys,
+        embedder=embedder,
+        upload_dir=tmp_path / "uploads",
+        max_file_bytes=4096,
+    )
+    body = {"model": embedder.name, "input": "How long is the warranty?"}
+    with serve(app) as url, ThreadPoolExecutor(2) as pool:
+        running = pool.submit(httpx.post, f"{url}/v1/embeddings", json=body, timeout=30)
+        assert embedder.entered.wait(30)
+        waiting = pool.submit(httpx.post, f"{url}/v1/embeddings", json=body, timeout=30)
+        deadline = time.monotonic() + 30
+        while app.state.served.embedding_limit.admitted < 2:  # the second is queued behind the first
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        refused = httpx.post(f"{url}/v1/embeddings", json=body)
+        search_refused = httpx.post(f"{url}/v1/search", json={"query": "warranty"})
+        generation = httpx.post(
+            f"{url}/v1/chat/completions",
+            json={"model": "tunedesk-base", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2},
+        )
+        gate.set()
+        answers = [running.result(), waiting.result()]
+        after = httpx.post(f"{url}/v1/search", json={"query": "warranty"})
+    assert [answer.status_code for answer in answers] == [200, 200]
+    for response in (refused, search_refused):
+        assert response.status_code == 429
+        assert response.json()["error"]["code"] == "queue_full"
+        assert "1 + api.max_queued_embeddings" in response.json()["error"]["message"]
+    assert generation.status_code == 200  # generations have their own queue
+    assert after.status_code == 200 and app.state.served.embedding_limit.admitted == 0

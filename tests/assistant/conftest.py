@@ -102,3 +102,58 @@ def knowledge_base(tmp_path_factory, hashing_embedder):
     assert not report.failed, report.failed
     yield knowledge_base
     knowledge_base.close()
+
+
+class Tmpfs:
+    """Small tmpfs mounts under one folder, for disk-full and read-only file systems (needs root)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.mounted: list[Path] = []
+
+    def mount(self, name: str, size_kb: int) -> Path:
+        import os
+        import subprocess
+
+        if os.geteuid() != 0:
+            pytest.skip("mounting a tmpfs needs root")
+        folder = self.root / name
+        folder.mkdir(exist_ok=True)
+        options = f"size={size_kb}k"
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True
+        )
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+        self.mounted.append(folder)
+        return folder
+
+    @staticmethod
+    def read_only(folder: Path) -> None:
+        import subprocess
+
+        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+
+    @staticmethod
+    def fill(folder: Path) -> None:
+        """Fill the file system of `folder` to the last byte."""
+        with open(folder / "filler", "wb", buffering=0) as stream:
+            try:
+                while stream.write(b"\0" * 4096):
+                    pass
+            except OSError:  # ENOSPC: full
+                pass
+
+    def unmount_all(self) -> None:
+        import subprocess
+
+        for folder in self.mounted:
+            subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """A `Tmpfs` under tmp_path; its mounts are removed after the test. Tests skip where it cannot mount."""
+    mounts = Tmpfs(tmp_path)
+    yield mounts
+    mounts.unmount_all()

@@ -27,7 +27,9 @@ def env(monkeypatch, tiny_model_dir):
 @pytest.fixture
 def bare_home(tmp_path, env) -> Path:
     """No adapters, no documents."""
-    return tmp_path / "bare"
+    home = tmp_path / "bare"
+    home.mkdir()
+    return home
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +79,36 @@ def test_unknown_adapter_lists_the_known_ones(full_home, env):
     result = run(full_home, "ask", QUESTION, "--mode", "tuned", "--adapter", "gamma")
     assert result.exit_code == 1
     assert result.stderr.strip() == "error: unknown adapter 'gamma' (known: alpha, beta)"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ask", QUESTION, "--mode", "base"],
+        ["ask", QUESTION, "--mode", "rag"],
+        ["ask", QUESTION, "--mode", "tuned+rag"],
+        ["compare", QUESTION],
+        ["chat", "--mode", "base"],
+    ],
+)
+def test_an_adapter_that_does_not_exist_fails_in_every_mode(full_home, env, args):
+    conversations = len(Storage(full_home / "chat.sqlite3").conversations())
+    result = run(full_home, *args, "--adapter", "nope", input="hello\n/quit\n")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "error: unknown adapter 'nope' (known: alpha, beta)"
+    assert result.stdout == ""  # nothing was answered
+    assert len(Storage(full_home / "chat.sqlite3").conversations()) == conversations
+
+
+@pytest.mark.parametrize("mode", ["base", "rag"])
+def test_ask_refuses_an_adapter_with_a_mode_that_uses_none(full_home, env, mode):
+    result = run(full_home, "ask", QUESTION, "--mode", mode, "--adapter", "alpha")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"error: --adapter 'alpha': mode {mode} uses no adapter; use --mode tuned or tuned+rag, "
+        "or leave out --adapter"
+    )
+    assert result.stdout == ""
 
 
 def test_ask_json_is_the_answer_contract_and_uses_the_newest_adapter(full_home, env):

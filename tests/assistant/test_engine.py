@@ -254,3 +254,43 @@ def test_answer_to_dict_is_the_json_contract(assistant):
         "tokens_per_s",
     }
     assert payload["mode"] == "tuned+rag" and payload["adapter"] == "beta"
+
+
+def long_history(turns: int) -> list[dict[str, str]]:
+    history = []
+    for turn in range(turns):
+        history += [
+            {
+                "role": "user",
+                "content": f"Question {turn}: why does the router light blink amber after updates?",
+            },
+            {"role": "assistant", "content": "Restart the router and wait two minutes for the light. " * 2},
+        ]
+    return history
+
+
+@pytest.mark.parametrize("mode", ["base", "tuned+rag"])
+def test_the_prompt_leaves_room_for_the_answer_length_the_call_asks_for(generator, knowledge_base, mode):
+    """The engine's default is 12 new tokens; a call asking for 200 gets a prompt 200 tokens shorter."""
+    from assistant.generation import Sampling
+
+    window, asked = 512, 200
+    assistant = Assistant(
+        generator,
+        knowledge_base,
+        min_score=MIN_SCORE,
+        context_tokens=window,
+        max_new_tokens=12,
+        default_adapter="beta",
+    )
+    history = long_history(40)  # far more than the window holds
+    sampling = Sampling(max_new_tokens=asked)
+    whole = assistant.answer(RETURNS_QUESTION, history, mode, sampling=sampling)
+    stream = assistant.stream(RETURNS_QUESTION, history, mode, sampling=sampling)
+    assert "".join(stream)
+    default = assistant.answer(RETURNS_QUESTION, history, mode)
+    for answer in (whole, stream.answer):
+        assert answer.prompt_tokens + asked <= window
+        assert answer.prompt_tokens + answer.completion_tokens <= window
+        assert answer.prompt_tokens > window - asked - 60  # the history filled the room left, no more
+    assert window - 12 - 60 < default.prompt_tokens <= window - 12

@@ -208,7 +208,7 @@ class APISettings(Section):
         256,
         gt=0,
         le=2048,
-        description="Texts one /v1/embeddings request may embed (about 6 s of 2-core CPU); more gets HTTP 400.",
+        description="Texts one /v1/embeddings request may embed; more gets HTTP 400 (each costs CPU time).",
     )
     max_queued_embeddings: int = Field(
         8,

@@ -98,7 +98,7 @@ class DataSettings(Section):
     pii_ner_model: str | None = Field(
         None,
         description="Installed spaCy pipeline (e.g. en_core_web_sm) that finds people's names anywhere, in "
-        "addition to the introduction/greeting/sign-off rules; about 50x slower. None = the rules only.",
+        "addition to the introduction/greeting/sign-off rules; scrubbing is about 60x slower. None = the rules only.",
     )
     eval_questions: Path | None = Field(
         Path("data/eval/questions.jsonl"),

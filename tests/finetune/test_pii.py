@@ -120,6 +120,19 @@ PIECES = (
     "1",
     "token",
     "=",
+    "Thanks,",
+    "Jonathan",
+    "my name is",
+    "PIN is",
+    "4821",
+    "verification code is",
+    "483920",
+    "00:1A:2B:3C:4D:5E",
+    "219-09-9999",
+    "020 7946 0958",
+    "admin/admin123",
+    "Hauptstraße 12",
+    "NW1 6XE",
 )
 
 

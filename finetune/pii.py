@@ -100,29 +100,43 @@ def _substitute_checked(
 ):
     """Replace the longest prefix of a match, cut at a space or hyphen, that passes its checksum.
 
-    A following number read as one more digit group must not hide a valid card or IBAN.
+    A number read as one more digit group, after or before, must not hide a valid card or IBAN: when no
+    prefix passes, the search goes on after the match's first group ("0958 4111 1111 1111 1111").
     """
 
     def replace(text: str, kind: str, found: Counter[str], keep: frozenset[str]) -> str:
-        def one(match: re.Match[str]) -> str:
-            whole = candidate = match.group(0)
-            if refuse_after is not None and refuse_after.search(
-                text[max(0, match.start() - 8) : match.start()]
-            ):
-                return whole
-            while candidate not in keep:
-                if passes(candidate):
-                    found[kind] += 1
-                    return PLACEHOLDERS[kind] + whole[len(candidate) :]
-                shorter = p.LAST_GROUP.sub("", candidate)
-                if shorter == candidate:
-                    break
-                candidate = shorter
-            return whole
-
-        return pattern.sub(one, text)
+        pieces, position = [], 0
+        while (match := pattern.search(text, position)) is not None:
+            whole = match.group(0)
+            refused = whole in keep or (
+                refuse_after is not None
+                and refuse_after.search(text[max(0, match.start() - 8) : match.start()]) is not None
+            )
+            valid = None if refused else _longest_passing(whole, passes, keep)
+            if valid is not None:
+                found[kind] += 1
+                pieces.append(text[position : match.start()] + PLACEHOLDERS[kind])
+                position = match.start() + len(valid)
+                continue
+            head = None if refused else p.FIRST_GROUP.match(whole)
+            resume = match.start() + (head.end() if head else len(whole))
+            pieces.append(text[position:resume])
+            position = resume
+        return "".join(pieces) + text[position:]
 
     return replace
+
+
+def _longest_passing(whole: str, passes: Callable[[str], bool], keep: frozenset[str]) -> str | None:
+    candidate = whole
+    while candidate not in keep:
+        if passes(candidate):
+            return candidate
+        shorter = p.LAST_GROUP.sub("", candidate)
+        if shorter == candidate:
+            return None
+        candidate = shorter
+    return None
 
 
 _STEPS = (

@@ -57,6 +57,7 @@ _VOCATIVE = re.compile(
     rf"{_TITLE}({_CAPITAL})(?=\s*[,.!?])"
 )
 _DASH_SIGNATURE = re.compile(rf"(?:^|\n)\s*[-–—]\s*({_CAPITAL}(?:\s+{_CAPITAL}){{0,2}})\s*$")
+_NUMBER_NEXT = re.compile(r"\s*\d")
 _CUES = (_INTRODUCTION, _THIS_IS, _GREETING, _SIGN_OFF, _VOCATIVE, _DASH_SIGNATURE)
 
 
@@ -82,14 +83,15 @@ def _cue_spans(text: str) -> Iterator[tuple[int, int]]:
     for pattern in _CUES:
         for match in pattern.finditer(text):
             words = list(re.finditer(_WORD, match.group(1)))
-            # The name ends at the first word that is ordinary English ("my name is jo and I ...").
+            # The name ends at the first word that is ordinary English ("my name is jo and I ...") or
+            # that a number follows ("firmware 4.2", "model X 5"): a name is not a label of a number.
+            start = match.start(1)
             taken = []
             for word in words:
-                if word.group(0).lower() in _NOT_NAMES:
+                if word.group(0).lower() in _NOT_NAMES or _NUMBER_NEXT.match(text, start + word.end()):
                     break
                 taken.append(word)
             if taken:
-                start = match.start(1)
                 yield start + taken[0].start(), start + taken[-1].end()
 
 

@@ -53,7 +53,11 @@ EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Z
 # Compact (DE89370400440532013000) or in groups of four, either case; the longest prefix passing mod-97 is taken.
 IBAN = re.compile(r"(?i)\b[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)\b")
 IBAN_HEAD_BEFORE = re.compile(r"(?i)\b[A-Z]{2}\d{2} ?$")
+# Groups of four after a country code: what follows ("DE89 3704 0044 0532 ...") is an IBAN that failed
+# mod-97, not a call to 0044.
+_IBAN_GROUPS_BEFORE = re.compile(r"(?i)\b[A-Z]{2}\d{2}(?: [A-Z0-9]{4})+ $")
 LAST_GROUP = re.compile(r"[ -][A-Za-z0-9]+$")
+FIRST_GROUP = re.compile(r"^[A-Za-z0-9]+[ -]")
 # Card layouts only (compact, 4-4-4-4[-1..3], 4-4-4-3, Amex 4-6-5): a loose digit run would swallow a
 # phone number in front of a card and hide the card from the search.
 CARD = re.compile(
@@ -74,13 +78,11 @@ IPV4 = re.compile(
 IPV6 = re.compile(r"(?<![\w:])(?=[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:)[0-9A-Fa-f:]{3,39}(?![\w:])")
 _VERSION_BEFORE = re.compile(r"(?i)(?:version|firmware|fw|build|release|\bv)\s*$")
 _EXTENSION = r"(?:\s*,?\s*(?:ext\.?|extension|x)\s*\d{1,6})?"
-# A number starting with 0 right after another digit group ("DE89 3704 0044 0532 ...") is the tail of a
-# bad IBAN or card, not a call to 0044.
 PHONE = re.compile(
     r"(?<![\w-])(?:"
-    r"(?:\+|(?<!\d[ .-])00)\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){2,6}"  # international: +44 20 7946 0958, 0044 20 ...
+    r"(?:\+|00)\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){2,6}"  # international: +44 20 7946 0958, 0044 20 ...
     r"|(?:1[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}"  # US: (503) 555-0142, 1-800-555-0142
-    r"|(?<!\d[ .-])\(?0\d{2,4}\)?[ -]?\d{3,4}[ -]?\d{3,4}"  # national with a trunk 0: 020 7946 0958, 07700 900123
+    r"|\(?0\d{2,4}\)?[ -]?\d{3,4}[ -]?\d{3,4}"  # national with a trunk 0: 020 7946 0958, 07700 900123
     rf"){_EXTENSION}(?![\w-])"
 )
 _STREET_SUFFIX = (
@@ -153,6 +155,9 @@ def is_personal_ip(match: re.Match[str]) -> bool:
 
 
 def is_phone(match: re.Match[str]) -> bool:
+    """Enough digits for a phone number (extension aside), and not the tail of an IBAN."""
+    if _IBAN_GROUPS_BEFORE.search(match.string[max(0, match.start() - 40) : match.start()]):
+        return False
     number = re.split(r"(?i)\s*,?\s*(?:ext\.?|extension|x)\s*\d", match.group(0))[0]
     digits = sum(c.isdigit() for c in number)
     least = 8 if number.startswith("+") else 10

@@ -60,6 +60,7 @@ def test_look_alikes_are_kept(text: str) -> None:
 
 def test_phone_right_before_a_card_hides_neither() -> None:
     assert scrub("503-555-0142 4111 1111 1111 1111") == ("<PHONE> <CARD>", {"phone": 1, "card": 1})
+    assert scrub("020 7946 0958 4111 1111 1111 1111") == ("<PHONE> <CARD>", {"phone": 1, "card": 1})
 
 
 def test_keep_list_spares_the_company_contacts() -> None:

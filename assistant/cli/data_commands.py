@@ -66,6 +66,11 @@ def check(
         fail(f"--eval {eval_questions}: no such file; give the evaluation questions JSONL", EXIT_USAGE)
     if write is not None and (write.is_dir() or not write.parent.is_dir()):
         fail(f"--write {write}: not a file in an existing folder; give a path like checked.jsonl", EXIT_USAGE)
+    if write is not None and any(_inside(write, path) for path in data):
+        fail(
+            f"--write {write}: inside the data being checked; write it elsewhere so no input is replaced",
+            EXIT_USAGE,
+        )
     from finetune.base_model import BaseModelError
     from finetune.dataset import load_counting_tokenizer, prepare_data, training_jsonl
     from finetune.eval_leaks import EvalQuestionsError, questions_at
@@ -127,3 +132,9 @@ def check(
         fail("no usable conversations remain; see the report above")
     if report.input_failed:
         fail("some input could not be parsed (see problems above); the rest is usable", EXIT_INPUT_FAILED)
+
+
+def _inside(target: Path, data: Path) -> bool:
+    """Whether `target` is the input file `data` or lies under the input folder `data` (and would be read next time)."""
+    target, data = target.resolve(), data.resolve()
+    return target == data or data in target.parents

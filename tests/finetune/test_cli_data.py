@@ -170,6 +170,13 @@ def test_bad_write_target_and_eval_file_get_one_line_errors(tmp_path: Path) -> N
         result = _run(tmp_path / "home", str(data), "--write", str(target))
         assert result.exit_code == 2 and result.stderr.count("\n") == 1
         assert f"--write {target}: not a file in an existing folder" in result.stderr
+    original = data.read_bytes()
+    for target in (data, tmp_path / "out.jsonl"):
+        into_input = _run(
+            tmp_path / "home", str(data) if target == data else str(tmp_path), "--write", str(target)
+        )
+        assert into_input.exit_code == 2 and "inside the data being checked" in into_input.stderr
+    assert data.read_bytes() == original and not (tmp_path / "out.jsonl").exists()
     missing = _run(tmp_path / "home", str(data), "--eval", str(tmp_path / "nope.jsonl"))
     assert missing.exit_code == 2 and "--eval" in missing.stderr and "no such file" in missing.stderr
     bad = tmp_path / "bad_questions.jsonl"

@@ -84,7 +84,7 @@ def _substitute_value(pattern: re.Pattern[str]):
     def replace(text: str, kind: str, found: Counter[str], keep: frozenset[str]) -> str:
         def one(match: re.Match[str]) -> str:
             value = match.group(2)
-            if value in keep or _PLACEHOLDER.match(value) or value.startswith("<"):
+            if value in keep or value.startswith("<"):  # "<" starts a placeholder of an earlier step
                 return match.group(0)
             found[kind] += 1
             whole, offset = match.group(0), match.start(0)

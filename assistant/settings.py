@@ -102,7 +102,26 @@ class DataSettings(Section):
         True, description="Replace e-mails, phones, cards, IBANs, IPs, addresses, secrets."
     )
     pii_keep: tuple[str, ...] = Field(
-        (), description="Exact strings never scrubbed: the company's own support e-mail or phone number."
+        (),
+        description="The company's own names and contacts, never scrubbed: exact strings (support e-mail, "
+        "phone number) and words never read as part of a person's name (brand, products, team names).",
+    )
+    pii_ner_model: str | None = Field(
+        None,
+        description="Installed spaCy pipeline (e.g. en_core_web_sm) that finds people's names anywhere, in "
+        "addition to the introduction/greeting/sign-off rules; scrubbing is about 60x slower. None = the rules only.",
+    )
+    eval_questions: Path | None = Field(
+        Path("data/eval/questions.jsonl"),
+        description='Held-out evaluation questions (JSONL with a "question" per line); training drops '
+        "conversations whose customer turn resembles one. Skipped when the file does not exist; None = off.",
+    )
+    eval_leak_threshold: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Word-shingle Jaccard similarity of a customer turn to an evaluation question counted as a "
+        "leak; 0.5 still catches a 12-word question with one word changed.",
     )
 
 

@@ -2,8 +2,9 @@
 
 Order: tidy turns (strip, remove empty turns, merge consecutive same-role turns) -> drop empty and
 one-sided conversations -> scrub personal data -> drop exact, then near duplicates (the first
-occurrence in load order is kept) -> truncate or drop over-long conversations. Scrubbing comes
-before deduplication so two copies that differ only in an e-mail address count as duplicates.
+occurrence in load order is kept) -> drop conversations whose customer turn resembles a held-out
+evaluation question -> truncate or drop over-long conversations. Scrubbing comes before
+deduplication so two copies that differ only in an e-mail address count as duplicates.
 Nothing is dropped without a count and example origins in the `CleaningReport`.
 This module does not read files and does not know the tokenizer: it is given `count_tokens`.
 """
@@ -14,10 +15,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from finetune import pii
+from finetune import pii, pii_recall
 from finetune.conversation import Conversation, Message
 from finetune.dedupe import near_duplicates
+from finetune.eval_leaks import leaking
 from finetune.formats import Problem
+from finetune.pii_recall import ScrubberQuality
 
 EXAMPLES = 5  # origins shown per reason in the report
 # Problems that mean part of the input was not read (benign ones, like ignored header lines, are not).
@@ -37,8 +40,8 @@ class CleaningReport:
     turns_merged: int = 0  # in kept conversations: same-role neighbours joined (policy: merge, never drop)
     problems: list[Problem] = field(default_factory=list)
     pii_found: Counter[str] = field(default_factory=Counter)
-    pii_recall: dict[str, float] = field(default_factory=dict)
-    pii_false_positives: list[tuple[str, str]] = field(default_factory=list)
+    pii_quality: ScrubberQuality | None = None  # measured on the shipped labelled set, not on this data
+    eval_questions: int = 0  # held-out evaluation questions the data was checked against
     tokens_kept: int = 0
     longest_tokens: int = 0
 
@@ -72,12 +75,9 @@ class CleaningReport:
                 "by_kind": dict(sorted(problem_kinds.items())),
                 "items": [str(problem) for problem in self.problems],
             },
-            "pii": {
-                "found": dict(sorted(self.pii_found.items())),
-                "recall": self.pii_recall,
-                "false_positives": [{"clean": a, "scrubbed": b} for a, b in self.pii_false_positives],
-                "clean_sentences": len(pii.CLEAN_SUPPORT_TEXT),
-            },
+            "pii": {"found": dict(sorted(self.pii_found.items()))}
+            | (self.pii_quality.to_dict() if self.pii_quality else {}),
+            "eval_questions": self.eval_questions,
             "tokens": {"kept": self.tokens_kept, "longest": self.longest_tokens},
         }
 
@@ -94,17 +94,19 @@ class CleaningReport:
         rows.append(("tokens kept / longest", f"{self.tokens_kept} / {self.longest_tokens}"))
         for kind, count in sorted(Counter(problem.kind for problem in self.problems).items()):
             rows.append((f"problems: {kind}", str(count)))
-        if self.pii_found or self.pii_recall:
+        rows.append(("eval questions checked", str(self.eval_questions)))
+        if self.pii_quality:
             found = ", ".join(f"{kind} {count}" for kind, count in sorted(self.pii_found.items())) or "none"
             rows.append(("personal data replaced", found))
-            recall = ", ".join(f"{kind} {value:.1%}" for kind, value in self.pii_recall.items())
-            rows.append(("scrubber recall (planted)", recall))
-            rows.append(
-                (
-                    "scrubber false positives",
-                    f"{len(self.pii_false_positives)} of {len(pii.CLEAN_SUPPORT_TEXT)} clean sentences",
-                )
+            quality = self.pii_quality
+            recall = ", ".join(
+                f"{kind} {quality.found.get(kind, 0)}/{count}"
+                for kind, count in sorted(quality.labelled.items())
             )
+            where = f"on the hand-labelled {pii_recall.LABELLED_SET} shipped with Tunedesk, not on your data"
+            rows.append(("scrubber recall", f"{recall}  ({where})"))
+            changed = f"{len(quality.false_positives)} of {quality.clean_sentences} clean sentences changed"
+            rows.append(("scrubber false positives", f"{changed}  (same labelled set)"))
         width = max(len(name) for name, _ in rows)
         lines = [f"{name:<{width}}  {value}" for name, value in rows]
         lines += [f"  {problem}" for problem in self.problems[:50]]
@@ -122,9 +124,17 @@ def clean(
     near_duplicate_threshold: float,
     scrub_pii: bool,
     pii_keep: frozenset[str] = frozenset(),
+    pii_ner_model: str | None = None,
+    eval_questions: Sequence[str] = (),
+    eval_leak_threshold: float = 0.5,
     problems: Sequence[Problem] = (),
 ) -> tuple[list[Conversation], CleaningReport]:
-    """The conversations fit to train on, and the report of what happened to the rest."""
+    """The conversations fit to train on, and the report of what happened to the rest.
+
+    `pii_ner_model` is a spaCy pipeline that finds names beyond the cue rules (None: cue rules only).
+    A conversation with a user turn whose shingle Jaccard similarity to one of `eval_questions` is at
+    least `eval_leak_threshold` is dropped as `eval_leak`.
+    """
     if over_long not in OVER_LONG:
         raise ValueError(f"over_long must be one of {', '.join(OVER_LONG)}, not {over_long!r}")
     report = CleaningReport(problems=list(problems))
@@ -140,11 +150,11 @@ def clean(
             report.drop("one_sided", conversation.origin)
         else:
             report.turns_merged += merged
-            kept.append(_scrubbed(tidy, pii_keep, report) if scrub_pii else tidy)
+            kept.append(_scrubbed(tidy, pii_keep, pii_ner_model, report) if scrub_pii else tidy)
     if scrub_pii:
-        report.pii_recall = pii.measure_recall()
-        report.pii_false_positives = pii.false_positives()
+        report.pii_quality = pii_recall.measure(pii_ner_model)
     kept = _without_duplicates(kept, near_duplicate_threshold, report)
+    kept = _without_eval_leaks(kept, eval_questions, eval_leak_threshold, report)
     kept = _within_length(kept, count_tokens, max_tokens, over_long, report)
     report.conversations_kept = len(kept)
     return kept, report
@@ -166,10 +176,12 @@ def _tidy(conversation: Conversation) -> tuple[Conversation, int, int]:
     return Conversation(tuple(messages), conversation.origin), removed, merged
 
 
-def _scrubbed(conversation: Conversation, keep: frozenset[str], report: CleaningReport) -> Conversation:
+def _scrubbed(
+    conversation: Conversation, keep: frozenset[str], ner_model: str | None, report: CleaningReport
+) -> Conversation:
     messages = []
     for message in conversation.messages:
-        content, found = pii.scrub(message.content, keep=keep)
+        content, found = pii.scrub(message.content, keep=keep, ner_model=ner_model)
         report.pii_found.update(found)
         messages.append(Message(message.role, content))
     return Conversation(tuple(messages), conversation.origin)
@@ -192,6 +204,18 @@ def _without_duplicates(
     for index, other in earlier.items():
         report.drop("near_duplicate", f"{unique[index].origin} (like {unique[other].origin})")
     return [conversation for index, conversation in enumerate(unique) if index not in earlier]
+
+
+def _without_eval_leaks(
+    conversations: list[Conversation], questions: Sequence[str], threshold: float, report: CleaningReport
+) -> list[Conversation]:
+    report.eval_questions = len(questions)
+    if not questions:
+        return conversations
+    leaks = leaking(conversations, questions, threshold)
+    for index, question in leaks.items():
+        report.drop("eval_leak", f"{conversations[index].origin} (like eval question {question + 1})")
+    return [conversation for index, conversation in enumerate(conversations) if index not in leaks]
 
 
 def _within_length(

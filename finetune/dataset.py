@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +39,14 @@ def prepare_data(
     validation_fraction: float,
     seed: int,
     pii_keep: Iterable[str] = (),
+    pii_ner_model: str | None = None,
+    eval_questions: Sequence[str] = (),
+    eval_leak_threshold: float = 0.5,
 ) -> PreparedData:
-    """Load every file under `paths`, clean the conversations, and split them into train/validation."""
+    """Load every file under `paths`, clean the conversations, and split them into train/validation.
+
+    Conversations resembling one of `eval_questions` are dropped (see `cleaning.clean`).
+    """
     conversations, problems = load_all(paths)
     kept, report = clean(
         conversations,
@@ -50,10 +56,27 @@ def prepare_data(
         near_duplicate_threshold=near_duplicate_threshold,
         scrub_pii=scrub_pii,
         pii_keep=frozenset(pii_keep),
+        pii_ner_model=pii_ner_model,
+        eval_questions=eval_questions,
+        eval_leak_threshold=eval_leak_threshold,
         problems=problems,
     )
     train, validation = split_conversations(kept, validation_fraction=validation_fraction, seed=seed)
     return PreparedData(train, validation, report, data_hash(kept))
+
+
+def training_jsonl(prepared: PreparedData) -> str:
+    """The conversations exactly as training sees them, one chat JSON object per line with its `split`.
+
+    Train conversations first, then validation, each in the order training uses; the file loads back
+    with `formats.load_all` (the `split` key is ignored there).
+    """
+    lines = [
+        json.dumps({"split": split} | conversation.to_openai(), ensure_ascii=False)
+        for split, part in (("train", prepared.train), ("validation", prepared.validation))
+        for conversation in part
+    ]
+    return "".join(line + "\n" for line in lines)
 
 
 def data_hash(conversations: Iterable[Conversation]) -> str:

@@ -73,3 +73,24 @@ def _signatures(sets: list[frozenset[int]], seed: int) -> np.ndarray:
             x = np.fromiter(values, dtype=np.uint64, count=len(values))
             signatures[index] = ((x[:, None] * a[None, :] + b[None, :]) >> np.uint64(32)).min(axis=0)
     return signatures
+
+
+def near_matches(texts: list[str], references: list[str], threshold: float, seed: int = 1) -> dict[int, int]:
+    """Map index of a text -> index of the first reference with shingle Jaccard >= `threshold`."""
+    reference_sets = [shingles(text) for text in references]
+    rows = _rows_per_band(threshold)
+    buckets: dict[tuple[int, bytes], list[int]] = {}
+    for index, signature in enumerate(_signatures(reference_sets, seed)):
+        for band in range(PERMUTATIONS // rows):
+            buckets.setdefault((band, signature[band * rows : (band + 1) * rows].tobytes()), []).append(index)
+    text_sets = [shingles(text) for text in texts]
+    matches: dict[int, int] = {}
+    for index, signature in enumerate(_signatures(text_sets, seed)):
+        candidates: set[int] = set()
+        for band in range(PERMUTATIONS // rows):
+            candidates.update(buckets.get((band, signature[band * rows : (band + 1) * rows].tobytes()), ()))
+        for other in sorted(candidates):
+            if jaccard(text_sets[index], reference_sets[other]) >= threshold:
+                matches[index] = other
+                break
+    return matches

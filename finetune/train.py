@@ -49,6 +49,7 @@ from finetune.base_model import ensure_base_model, load_base_model, load_tokeniz
 from finetune.callbacks import CheckpointSeal, DivergenceGuard, ProgressBar, TrainingDiverged
 from finetune.collate import IGNORE_INDEX, PackCollator
 from finetune.dataset import prepare_data
+from finetune.eval_leaks import questions_at
 from finetune.perplexity import general_text_samples, perplexity
 from finetune.plots import loss_curves, write_loss_curves
 from finetune.tokenize import tokenize_conversation
@@ -101,6 +102,9 @@ def train(
         near_duplicate_threshold=data.near_duplicate_threshold,
         scrub_pii=data.scrub_pii,
         pii_keep=data.pii_keep,
+        pii_ner_model=data.pii_ner_model,
+        eval_questions=questions_at(data.eval_questions),
+        eval_leak_threshold=data.eval_leak_threshold,
         validation_fraction=data.validation_fraction,
         seed=data.seed,
     )

@@ -63,6 +63,7 @@ def save_transcripts(
 def check_data(settings: Settings, paths: Sequence[Path]) -> dict:
     """The data check report of `paths` with these settings, plus the train/validation sizes and a summary."""
     from finetune.dataset import load_counting_tokenizer, prepare_data
+    from finetune.eval_leaks import questions_at
 
     tokenizer = load_counting_tokenizer(settings.model.base, settings.models_dir)
     options = settings.data
@@ -76,6 +77,9 @@ def check_data(settings: Settings, paths: Sequence[Path]) -> dict:
         validation_fraction=options.validation_fraction,
         seed=options.seed,
         pii_keep=options.pii_keep,
+        pii_ner_model=options.pii_ner_model,
+        eval_questions=questions_at(options.eval_questions),
+        eval_leak_threshold=options.eval_leak_threshold,
     )
     report = prepared.report.to_dict()
     return report | {

@@ -34,6 +34,14 @@ def check(
     scrub_pii: Annotated[
         bool | None, typer.Option("--scrub-pii/--no-scrub-pii", help="Replace personal data (default on).")
     ] = None,
+    eval_questions: Annotated[
+        Path | None,
+        typer.Option("--eval", help="Held-out evaluation questions (JSONL); default data.eval_questions."),
+    ] = None,
+    write: Annotated[
+        Path | None,
+        typer.Option("--write", help="Write the conversations exactly as training sees them (chat JSONL)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Load, validate and clean training data and print the report, without training.
@@ -48,19 +56,42 @@ def check(
             "data.over_long": over_long,
             "data.near_duplicate_threshold": near_duplicate_threshold,
             "data.scrub_pii": scrub_pii,
+            "data.eval_questions": eval_questions,
         },
     )
     missing = [str(path) for path in data if not path.exists()]
     if missing:
         fail(f"DATA: no such file or folder: {', '.join(missing)}", EXIT_USAGE)
+    if eval_questions is not None and not eval_questions.is_file():
+        fail(f"--eval {eval_questions}: no such file; give the evaluation questions JSONL", EXIT_USAGE)
+    if write is not None and (write.is_dir() or not write.parent.is_dir()):
+        fail(f"--write {write}: not a file in an existing folder; give a path like checked.jsonl", EXIT_USAGE)
+    if write is not None and any(_inside(write, path) for path in data):
+        fail(
+            f"--write {write}: inside the data being checked; write it elsewhere so no input is replaced",
+            EXIT_USAGE,
+        )
     from finetune.base_model import BaseModelError
-    from finetune.dataset import load_counting_tokenizer, prepare_data
+    from finetune.dataset import load_counting_tokenizer, prepare_data, training_jsonl
+    from finetune.eval_leaks import EvalQuestionsError, questions_at
+    from ingest.atomic import write_text_atomically
 
     try:
         tokenizer = load_counting_tokenizer(settings.model.base, settings.models_dir)
     except (BaseModelError, OSError, ValueError) as error:
         fail(f"--base {settings.model.base}: cannot load its tokenizer ({error})")
     options = settings.data
+    try:
+        questions = questions_at(options.eval_questions)
+    except EvalQuestionsError as error:
+        fail(f"data.eval_questions: {error}", EXIT_USAGE)
+    if options.scrub_pii and options.pii_ner_model:
+        from finetune.pii_names import load_recogniser
+
+        try:
+            load_recogniser(options.pii_ner_model)
+        except ValueError as error:
+            fail(str(error), EXIT_USAGE)
     prepared = prepare_data(
         data,
         tokenizer,
@@ -71,6 +102,9 @@ def check(
         validation_fraction=options.validation_fraction,
         seed=options.seed,
         pii_keep=options.pii_keep,
+        pii_ner_model=options.pii_ner_model,
+        eval_questions=questions,
+        eval_leak_threshold=options.eval_leak_threshold,
     )
     report = prepared.report
     if as_json:
@@ -86,7 +120,21 @@ def check(
             f"split: {len(prepared.train)} train / {len(prepared.validation)} validation; "
             f"data hash {prepared.data_hash[:12]}"
         )
+    if write is not None:
+        try:
+            write_text_atomically(write, training_jsonl(prepared))
+        except OSError as error:
+            fail(f"--write {write}: cannot write ({error.strerror or error}); choose a writable path")
+        typer.echo(
+            f"wrote {len(prepared.train) + len(prepared.validation)} conversations to {write}", err=as_json
+        )
     if not report.usable:
         fail("no usable conversations remain; see the report above")
     if report.input_failed:
         fail("some input could not be parsed (see problems above); the rest is usable", EXIT_INPUT_FAILED)
+
+
+def _inside(target: Path, data: Path) -> bool:
+    """Whether `target` is the input file `data` or lies under the input folder `data` (and would be read next time)."""
+    target, data = target.resolve(), data.resolve()
+    return target == data or data in target.parents

@@ -92,6 +92,9 @@ def train(
     metrics = result.metrics
     perplexity = metrics["perplexity"]
     typer.echo(f"adapter {name} saved to {result.adapter_dir}")
+    leaks = result.report.get("dropped", {}).get("eval_leak", {}).get("count", 0)
+    if leaks:
+        typer.echo(f"left out of training: {leaks} conversations resembling evaluation questions")
     resumed = f" (resumed from {result.resumed_from})" if result.resumed_from else ""
     typer.echo(
         f"steps {metrics['steps']}{resumed}, train loss {_number(metrics['train_loss'])}, "

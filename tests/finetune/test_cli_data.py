@@ -73,3 +73,124 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "no such file or folder" in missing.stderr
     bad_flag = _run(tmp_path, str(_good(tmp_path)), "--over-long", "shorten")
     assert bad_flag.exit_code == 2 and "data.over_long" in bad_flag.stderr
+
+
+def _with_personal_data(folder: Path) -> Path:
+    path = folder / "pii.jsonl"
+    lines = [
+        _line(
+            ("user", f"My name is Jonathan Whitaker, the verification code is 48392{i}"),
+            ("assistant", f"Thanks, Jonathan. Case {i} is open; never share your PIN is the rule."),
+        )
+        for i in range(6)
+    ]
+    lines.append(
+        _line(("user", "wifi password is CorrectHorseBatteryStaple"), ("assistant", "Change it now."))
+    )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_write_saves_exactly_what_training_consumes(tmp_path: Path) -> None:
+    from assistant.settings import load_settings
+    from finetune.dataset import load_counting_tokenizer, prepare_data
+    from finetune.formats import load_all
+    from finetune.tokenize import tokenize_conversation
+
+    data = _with_personal_data(tmp_path)
+    written = tmp_path / "checked.jsonl"
+    result = _run(tmp_path / "home", str(data), "--write", str(written), "--eval", str(_questions(tmp_path)))
+    assert result.exit_code == 0, result.output
+    assert f"wrote 7 conversations to {written}" in result.stdout
+
+    lines = [json.loads(line) for line in written.read_text(encoding="utf-8").splitlines()]
+    assert "Jonathan" not in written.read_text() and "CorrectHorse" not in written.read_text()
+    assert any(line["messages"][0]["content"] == "wifi password is <SECRET>" for line in lines)
+    # What the training code builds from the same files with the same settings, split for split.
+    options = load_settings(home=tmp_path / "home").data
+    tokenizer = load_counting_tokenizer("SmolLM2-135M-Instruct", tmp_path / "home" / "models")
+    prepared = prepare_data(
+        [data],
+        tokenizer,
+        max_tokens=options.max_tokens,
+        over_long=options.over_long,
+        near_duplicate_threshold=options.near_duplicate_threshold,
+        scrub_pii=True,
+        validation_fraction=options.validation_fraction,
+        seed=options.seed,
+    )
+    assert [line for line in lines if line["split"] == "train"] == [
+        {"split": "train"} | c.to_openai() for c in prepared.train
+    ]
+    assert [line for line in lines if line["split"] == "validation"] == [
+        {"split": "validation"} | c.to_openai() for c in prepared.validation
+    ]
+    # The file loads back as training data and tokenizes to the same ids.
+    loaded, problems = load_all([written])
+    assert not problems
+    ids = [tokenize_conversation(c, tokenizer, max_tokens=1024)["input_ids"] for c in loaded]
+    expected = prepared.train + prepared.validation
+    assert ids == [tokenize_conversation(c, tokenizer, max_tokens=1024)["input_ids"] for c in expected]
+
+
+def _questions(folder: Path, *questions: str) -> Path:
+    path = folder / "questions.jsonl"
+    path.write_text("".join(json.dumps({"question": q}) + "\n" for q in questions or ("unrelated?",)))
+    return path
+
+
+def test_eval_questions_leaking_into_training_are_dropped_and_reported(tmp_path: Path) -> None:
+    data = tmp_path / "chats.jsonl"
+    leaked = "how long do i have to return a blender that i bought online last week"
+    data.write_text(
+        _line(("user", leaked + "?"), ("assistant", "30 days."))
+        + "\n"
+        + _line(("user", "Is the jar dishwasher safe?"), ("assistant", "Yes."))
+        + "\n",
+        encoding="utf-8",
+    )
+    questions = _questions(
+        tmp_path, "How long do I have to return a blender that I bought online?", "Colours?"
+    )
+
+    result = _run(tmp_path / "home", str(data), "--eval", str(questions), "--json")
+
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["eval_questions"] == 2
+    assert payload["dropped"]["eval_leak"] == {"count": 1, "examples": [f"{data}:1 (like eval question 1)"]}
+    assert payload["conversations_kept"] == 1
+
+
+def test_bad_write_target_and_eval_file_get_one_line_errors(tmp_path: Path) -> None:
+    data = _good(tmp_path)
+    a_file = tmp_path / "plain.txt"
+    a_file.write_text("x")
+    for target in (tmp_path, a_file / "out.jsonl"):
+        result = _run(tmp_path / "home", str(data), "--write", str(target))
+        assert result.exit_code == 2 and result.stderr.count("\n") == 1
+        assert f"--write {target}: not a file in an existing folder" in result.stderr
+    original = data.read_bytes()
+    for target in (data, tmp_path / "out.jsonl"):
+        into_input = _run(
+            tmp_path / "home", str(data) if target == data else str(tmp_path), "--write", str(target)
+        )
+        assert into_input.exit_code == 2 and "inside the data being checked" in into_input.stderr
+    assert data.read_bytes() == original and not (tmp_path / "out.jsonl").exists()
+    missing = _run(tmp_path / "home", str(data), "--eval", str(tmp_path / "nope.jsonl"))
+    assert missing.exit_code == 2 and "--eval" in missing.stderr and "no such file" in missing.stderr
+    bad = tmp_path / "bad_questions.jsonl"
+    bad.write_text('{"question": "fine?"}\nnot json\n')
+    broken = _run(tmp_path / "home", str(data), "--eval", str(bad))
+    assert broken.exit_code == 2 and f"{bad}:2: expected a JSON object" in broken.stderr
+    assert broken.stderr.count("\n") == 1
+
+
+def test_an_unknown_recogniser_is_a_one_line_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["--home", str(tmp_path / "home"), "data", "check", str(_good(tmp_path))],
+        env={"TUNEDESK_DATA__PII_NER_MODEL": "no_such_pipeline"},
+    )
+    assert result.exit_code == 2
+    assert "data.pii_ner_model=no_such_pipeline" in result.stderr and result.stderr.count("\n") == 1

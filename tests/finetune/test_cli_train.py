@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -70,6 +71,29 @@ def test_human_output_reports_perplexity(runner, tmp_path, support_jsonl, tiny_m
     assert result.exit_code == 0, result.output
     assert "perplexity on validation conversations:" in result.stdout
     assert "perplexity on general text:" in result.stdout
+
+
+def test_transcripts_like_evaluation_questions_are_left_out_and_counted(
+    runner, tmp_path, support_jsonl, tiny_model_dir, monkeypatch
+):
+    first = json.loads(support_jsonl.read_text(encoding="utf-8").splitlines()[0])
+    question = next(m["content"] for m in first["messages"] if m["role"] == "user")
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(json.dumps({"question": question}) + "\n", encoding="utf-8")
+    monkeypatch.setenv("TUNEDESK_DATA__EVAL_QUESTIONS", str(questions))
+    base = ["--base", str(tiny_model_dir), "--max-steps", "1"]
+
+    result = invoke(runner, tmp_path / "home", "train", str(support_jsonl), "--name", "e", *base)
+
+    assert result.exit_code == 0, result.output
+    counted = re.search(
+        r"left out of training: (\d+) conversations resembling evaluation questions", result.stdout
+    )
+    assert counted is not None and int(counted.group(1)) >= 1
+    # The adapter folder's cleaning report names them, so the evaluation can trust the split.
+    report = json.loads((tmp_path / "home" / "adapters" / "e" / "cleaning_report.json").read_text())
+    assert report["dropped"]["eval_leak"]["count"] == int(counted.group(1))
+    assert report["eval_questions"] == 1
 
 
 def test_clear_errors(runner, tmp_path, tiny_model_dir):

@@ -1,4 +1,4 @@
-"""Test material for the scrubber: generated personal data of every kind, and clean support text.
+"""Generated personal data of the regular kinds for the scrubber's property tests, and clean support text.
 
 `PLANTERS` make one realistic item per call (US and international phones, Luhn-valid cards,
 mod-97-valid IBANs, public IPv4/IPv6, street addresses, API keys and passwords); `CARRIERS` are the

@@ -42,6 +42,7 @@ def open_knowledge_base(
         max_file_bytes=int(settings.ingest.max_file_mb * 2**20),
         parse_timeout_s=settings.ingest.parse_timeout_s,
         lock_timeout_s=settings.ingest.lock_timeout_s,
+        commit_every=settings.ingest.commit_every,
     )
 
 

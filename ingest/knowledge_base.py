@@ -75,6 +75,7 @@ class KnowledgeBase:
         lock_timeout_s: float = 60.0,
         parse_workers: int = 2,
         embed_group: int = 512,  # chunks encoded per call; the model sorts each group by length
+        commit_every: int = 200,  # files per commit: what a crash can lose, against one index write each
     ) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
@@ -86,6 +87,7 @@ class KnowledgeBase:
         self._lock_timeout_s = lock_timeout_s
         self._parse_workers = parse_workers
         self._embed_group = embed_group
+        self._commit_every = commit_every
         self._lock = FileLock(directory / "write.lock", timeout=lock_timeout_s)
         manifest = load_manifest(directory)
         if manifest is not None and embedder is not None:
@@ -135,39 +137,49 @@ class KnowledgeBase:
             f"ingest your documents again into an empty --home"
         )
 
-    def ingest(self, paths: Sequence[Path], *, progress: bool = False) -> IngestReport:
-        """Add new files, replace changed ones, skip unchanged ones; one bad file never stops the rest."""
+    def ingest(
+        self, paths: Sequence[Path], *, progress: bool = False, follow_symlinks: bool = False
+    ) -> IngestReport:
+        """Add new files, replace changed ones, skip unchanged ones; one bad file never stops the rest.
+
+        Documents are committed in groups of `commit_every` files, each group one generation: a
+        crash loses at most the group in progress, and the next run skips what was committed.
+        """
         started = time.perf_counter()
         report = IngestReport()
-        files, errors = find_files([Path(path) for path in paths])
-        report.failed.extend(errors)
+        found = find_files([Path(path) for path in paths], follow_symlinks=follow_symlinks)
+        report.failed.extend(found.errors)
+        report.hidden = found.hidden
         with self._writing():
             embedder = self._require_embedder()
             pending = select_changed(
-                files,
+                found.files,
                 self._registry.document_by_source,
                 chunking=self._chunking(),
                 max_bytes=self._max_file_bytes,
+                read_timeout_s=self._parse_timeout_s,
+                workers=self._parse_workers,
                 report=report,
             )
-            staged = list(
-                stage(
-                    pending,
-                    embedder,
-                    report,
-                    chunk_tokens=self._chunk_tokens,
-                    overlap_tokens=self._overlap_tokens,
-                    max_bytes=self._max_file_bytes,
-                    parse_timeout_s=self._parse_timeout_s,
-                    workers=self._parse_workers,
-                    embed_group=self._embed_group,
-                    progress=progress,
-                )
-            )
-            report.chunks_written, report.chunks_removed = self._commit(staged) if staged else (0, 0)
-        known = {item.source for item in pending if item.known}
-        for document in staged:
-            (report.updated if document.source in known else report.added).append(document.source)
+            known = {item.source for item in pending if item.known}
+            group: list[StagedDocument] = []
+            for document in stage(
+                pending,
+                embedder,
+                report,
+                chunk_tokens=self._chunk_tokens,
+                overlap_tokens=self._overlap_tokens,
+                max_bytes=self._max_file_bytes,
+                parse_timeout_s=self._parse_timeout_s,
+                workers=self._parse_workers,
+                embed_group=self._embed_group,
+                progress=progress,
+            ):
+                group.append(document)
+                if len(group) >= self._commit_every:
+                    self._commit_group(group, known, report)
+                    group = []
+            self._commit_group(group, known, report)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -206,6 +218,15 @@ class KnowledgeBase:
             yield
         finally:
             self._lock.release()
+
+    def _commit_group(self, group: Sequence[StagedDocument], known: set[str], report: IngestReport) -> None:
+        if not group:
+            return
+        written, removed = self._commit(group)
+        report.chunks_written += written
+        report.chunks_removed += removed
+        for document in group:
+            (report.updated if document.source in known else report.added).append(document.source)
 
     def _require_embedder(self) -> Embedder:
         if self._embedder is None:

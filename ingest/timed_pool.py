@@ -18,10 +18,10 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import wait
-from typing import Any
+from typing import Any, BinaryIO
 
 # Seconds a worker gets to exit after its stdin closes before it is killed.
 _EXIT_GRACE_S = 2.0
@@ -67,6 +67,20 @@ def run_timed(
             yield manager.take(index)
     finally:
         manager.stop()
+
+
+def serve_requests(answer: Callable[[Any], Any], requests: BinaryIO, replies: BinaryIO) -> None:
+    """The worker's side of the protocol: for each JSON line read, say when it started, then answer it."""
+    for line in requests:
+        if not line.strip():
+            continue
+        _reply(replies, {"started": time.monotonic()})
+        _reply(replies, answer(json.loads(line)))
+
+
+def _reply(replies: BinaryIO, message: Any) -> None:
+    replies.write(json.dumps(message).encode() + b"\n")
+    replies.flush()
 
 
 class _Worker:

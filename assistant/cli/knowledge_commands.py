@@ -16,6 +16,7 @@ import typer
 
 from assistant.builders import open_knowledge_base
 from assistant.cli.context import EXIT_INPUT_FAILED, EXIT_OK, EXIT_USAGE, fail, settings_of
+from ingest.document import printable
 from ingest.knowledge_base import KnowledgeBase, KnowledgeBaseError, UnknownDocumentError
 from ingest.manifest import IncompatibleIndexError
 
@@ -37,11 +38,17 @@ def ingest(
         list[Path], typer.Argument(help="Files or folders to add; folders are read recursively.")
     ],
     as_json: JsonFlag = False,
+    follow_symlinks: Annotated[
+        bool,
+        typer.Option(
+            "--follow-symlinks", help="Also ingest files that links point to outside the folders given."
+        ),
+    ] = False,
 ) -> None:
     """Add documents to the knowledge base; unchanged files are skipped, changed ones replaced."""
     with _open(ctx) as knowledge_base:
         try:
-            report = knowledge_base.ingest(paths, progress=True)
+            report = knowledge_base.ingest(paths, progress=True, follow_symlinks=follow_symlinks)
         except KnowledgeBaseError as error:
             fail(str(error))
     for error in report.failed:
@@ -53,6 +60,7 @@ def ingest(
             f"added {len(report.added)}, updated {len(report.updated)}, unchanged {len(report.unchanged)}, "
             f"failed {len(report.failed)}; {report.chunks_written} chunks written, "
             f"{report.chunks_removed} removed, in {report.seconds:.1f} s"
+            + (f"; skipped {report.hidden} hidden files or folders" if report.hidden else "")
         )
     raise typer.Exit(EXIT_INPUT_FAILED if report.failed else EXIT_OK)
 
@@ -64,6 +72,11 @@ def search(
     as_json: JsonFlag = False,
 ) -> None:
     """Show the chunks closest in meaning to QUERY, best first."""
+    if not query.strip():
+        fail(
+            'the search query is empty; give some words to look for, e.g. `tunedesk search "return policy"`',
+            EXIT_USAGE,
+        )
     with _open(ctx) as knowledge_base:
         if not knowledge_base.documents():
             fail(
@@ -80,7 +93,9 @@ def search(
     for rank, hit in enumerate(hits, 1):
         page = f", page {hit.page}" if hit.page is not None else ""
         where = " > ".join((hit.title, *hit.headings))
-        typer.echo(f"{rank}. [{hit.score:.3f}] {hit.source}{page}\n   {where}\n   {_excerpt(hit.text)}\n")
+        typer.echo(
+            f"{rank}. [{hit.score:.3f}] {printable(hit.source)}{page}\n   {printable(where)}\n   {_excerpt(hit.text)}\n"
+        )
 
 
 @docs_app.command("list")
@@ -94,7 +109,9 @@ def list_documents(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     if not records:
         typer.echo("no documents yet; add some with `tunedesk ingest PATH`")
     for record in records:
-        typer.echo(f"{record.doc_id}  {record.chunk_count:5d} chunks  {record.updated_at}  {record.source}")
+        typer.echo(
+            f"{record.doc_id}  {record.chunk_count:5d} chunks  {record.updated_at}  {printable(record.source)}"
+        )
 
 
 @docs_app.command("remove")
@@ -112,7 +129,7 @@ def remove_document(
             fail(f"{error}; see `tunedesk docs list`")
         except KnowledgeBaseError as error:
             fail(str(error))
-    typer.echo(f"removed {record.doc_id} ({record.chunk_count} chunks): {record.source}")
+    typer.echo(f"removed {record.doc_id} ({record.chunk_count} chunks): {printable(record.source)}")
 
 
 def _open(ctx: typer.Context, *, with_model: bool = True) -> KnowledgeBase:

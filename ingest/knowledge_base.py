@@ -10,6 +10,8 @@ to build the index again in a fresh folder. Turning files into chunks and vector
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -36,6 +38,11 @@ __all__ = [
     "StagedDocument",
     "UnknownDocumentError",
 ]
+
+
+_WRITABLE_ADVICE = (
+    "free disk space there or make the folder writable (or choose another --home), then try again"
+)
 
 
 class KnowledgeBaseBusyError(KnowledgeBaseError):
@@ -76,9 +83,22 @@ class KnowledgeBase:
         parse_workers: int = 2,
         embed_group: int = 512,  # chunks encoded per call; the model sorts each group by length
         commit_every: int = 200,  # files per commit: what a crash can lose, against one index write each
+        read_only: bool = False,  # never write a byte (listing, searching): works on read-only storage
     ) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+        if not read_only:
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise KnowledgeBaseError(
+                    f"{directory}: cannot create the index folder ({error.strerror}); choose a writable --home"
+                ) from None
+            if not os.access(directory, os.W_OK):
+                raise KnowledgeBaseError(
+                    f"{directory}: the index folder is read-only; make it writable or choose another --home "
+                    "(reading needs no write access)"
+                )
         self.directory = directory
+        self._read_only = read_only
         self._embedder = embedder
         self._chunk_tokens = chunk_tokens
         self._overlap_tokens = overlap_tokens
@@ -96,7 +116,13 @@ class KnowledgeBase:
             )
         dimension = embedder.dimension if embedder else (manifest.dimension if manifest else 0)
         self._files = IndexFiles(directory, dimension)
-        self._registry = Registry(directory / "registry.sqlite3")
+        try:
+            self._registry = Registry(directory / "registry.sqlite3", read_only=read_only)
+        except sqlite3.Error as error:
+            raise KnowledgeBaseError(
+                f"{directory / 'registry.sqlite3'}: cannot open the registry ({error}); "
+                f"{'check the file is readable' if read_only else _WRITABLE_ADVICE}"
+            ) from None
         self._loaded: tuple[int, FlatIndex] | None = None
 
     def close(self) -> None:
@@ -205,12 +231,18 @@ class KnowledgeBase:
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
+        if self._read_only:
+            raise KnowledgeBaseError(f"the knowledge base in {self.directory} was opened read-only")
         try:
             self._lock.acquire()
-        except Timeout:
+        except Timeout:  # before OSError: filelock's Timeout is a TimeoutError, an OSError
             raise KnowledgeBaseBusyError(
                 f"another ingest is running on {self.directory}; wait for it to finish, or raise "
                 f"ingest.lock_timeout_s (now {self._lock_timeout_s:g} s) to wait longer"
+            ) from None
+        except OSError as error:
+            raise KnowledgeBaseError(
+                f"{self.directory}: cannot take the write lock ({error.strerror}); {_WRITABLE_ADVICE}"
             ) from None
         try:
             # Files of a writer that was killed: a temp file, or the next generation it never committed.
@@ -281,8 +313,20 @@ class KnowledgeBase:
             entries.append((record, list(zip(ids, document.chunks, strict=True))))
         for doc_id in removed:
             dropped += index.remove(np.array(self._registry.chunk_ids(doc_id), dtype=np.int64))
-        self._files.save(index, generation + 1)
-        self._registry.commit(generation + 1, entries, removed)
+        try:
+            self._files.save(index, generation + 1)
+        except OSError as error:
+            raise KnowledgeBaseError(
+                f"{self._files.path(generation + 1)}: cannot write the index ({error.strerror}); {_WRITABLE_ADVICE}; "
+                "nothing was stored"
+            ) from None
+        try:
+            self._registry.commit(generation + 1, entries, removed)
+        except sqlite3.Error as error:
+            self._files.remove_all_but(generation)
+            raise KnowledgeBaseError(
+                f"{self._registry.path}: cannot store the batch ({error}); {_WRITABLE_ADVICE}; nothing was stored"
+            ) from None
         self._loaded = (generation + 1, index)
         self._files.remove_all_but(generation + 1)
         return written, dropped
@@ -295,17 +339,20 @@ class KnowledgeBase:
                 manifest, embedding_model=embedder.name, dimension=embedder.dimension, location=self.directory
             )
             return
-        save_manifest(
-            self.directory,
-            Manifest(
-                embedding_model=embedder.name,
-                dimension=embedder.dimension,
-                chunk_tokens=self._chunk_tokens,
-                overlap_tokens=self._overlap_tokens,
-                max_tokens=embedder.max_tokens,
-                index_type=INDEX_TYPE,
-            ),
+        manifest = Manifest(
+            embedding_model=embedder.name,
+            dimension=embedder.dimension,
+            chunk_tokens=self._chunk_tokens,
+            overlap_tokens=self._overlap_tokens,
+            max_tokens=embedder.max_tokens,
+            index_type=INDEX_TYPE,
         )
+        try:
+            save_manifest(self.directory, manifest)
+        except OSError as error:
+            raise KnowledgeBaseError(
+                f"{self.directory}: cannot write the index manifest ({error.strerror}); {_WRITABLE_ADVICE}"
+            ) from None
 
 
 def _hit(stored: StoredChunk, score: float) -> SearchHit:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -84,13 +85,18 @@ class StoredChunk:
 class Registry:
     """SQLite in WAL mode: readers see the last committed state while a writer works."""
 
-    def __init__(self, path: Path, *, busy_timeout_s: float = 30.0) -> None:
+    def __init__(self, path: Path, *, busy_timeout_s: float = 30.0, read_only: bool = False) -> None:
+        """`read_only` opens without writing a byte (no schema, no journal mode, no lock files), so a
+        registry on read-only storage can be read; a registry not yet created reads as empty."""
         self.path = path
+        self._lock = threading.RLock()
+        if read_only:
+            self._connection = _connect_read_only(path, busy_timeout_s)
+            return
         # One connection per Registry, guarded by a lock, so one knowledge base can serve several threads.
         self._connection = sqlite3.connect(
             path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
         )
-        self._lock = threading.RLock()
         with self._lock:
             self._connection.execute("PRAGMA journal_mode=WAL")
             self._connection.execute("PRAGMA synchronous=FULL")
@@ -205,7 +211,26 @@ class Registry:
                     connection.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
                     connection.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
                 connection.execute("UPDATE state SET value = ? WHERE key = 'generation'", (generation,))
+                # Inside the try: a full disk can fail the COMMIT itself, which must not leave it open.
+                connection.execute("COMMIT")
             except BaseException:
-                connection.execute("ROLLBACK")
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
                 raise
-            connection.execute("COMMIT")
+
+
+def _connect_read_only(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
+    if not path.exists():
+        connection = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        connection.executescript(_SCHEMA)
+        return connection
+    # In a folder nobody can write to, SQLite cannot create the WAL's shared-memory file, and no
+    # writer can change the database either: `immutable` reads it without that file.
+    flag = "mode=ro" if os.access(path.parent, os.W_OK) else "immutable=1"
+    return sqlite3.connect(
+        f"{path.resolve().as_uri()}?{flag}",
+        uri=True,
+        timeout=busy_timeout_s,
+        isolation_level=None,
+        check_same_thread=False,
+    )

@@ -77,7 +77,7 @@ def search(
             'the search query is empty; give some words to look for, e.g. `tunedesk search "return policy"`',
             EXIT_USAGE,
         )
-    with _open(ctx) as knowledge_base:
+    with _open(ctx, read_only=True) as knowledge_base:
         if not knowledge_base.documents():
             fail(
                 f"the knowledge base in {knowledge_base.directory} is empty; add documents with `tunedesk ingest PATH`"
@@ -101,7 +101,7 @@ def search(
 @docs_app.command("list")
 def list_documents(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """List the stored documents."""
-    with _open(ctx, with_model=False) as knowledge_base:
+    with _open(ctx, with_model=False, read_only=True) as knowledge_base:
         records = knowledge_base.documents()
     if as_json:
         typer.echo(json.dumps([asdict(record) for record in records], indent=2))
@@ -132,7 +132,7 @@ def remove_document(
     typer.echo(f"removed {record.doc_id} ({record.chunk_count} chunks): {printable(record.source)}")
 
 
-def _open(ctx: typer.Context, *, with_model: bool = True) -> KnowledgeBase:
+def _open(ctx: typer.Context, *, with_model: bool = True, read_only: bool = False) -> KnowledgeBase:
     settings = settings_of(ctx)
     if with_model:
         # Stdout and stderr are for results and errors; the per-tensor loading bar is neither.
@@ -140,9 +140,11 @@ def _open(ctx: typer.Context, *, with_model: bool = True) -> KnowledgeBase:
 
         transformers_logging.disable_progress_bar()
     try:
-        return open_knowledge_base(settings, with_model=with_model)
+        return open_knowledge_base(settings, with_model=with_model, read_only=read_only)
     except (IncompatibleIndexError, ValueError) as error:  # configuration, not input
         fail(str(error), EXIT_USAGE)
+    except KnowledgeBaseError as error:
+        fail(str(error))
     except OSError as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         fail(

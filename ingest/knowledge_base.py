@@ -28,6 +28,7 @@ from ingest.manifest import KnowledgeBaseError, Manifest, check_compatible, load
 from ingest.registry import DocumentRecord, Registry, StoredChunk, chunk_id, document_id
 from ingest.staging import IngestReport, StagedDocument, select_changed, stage
 from ingest.vector_index import INDEX_TYPE, FlatIndex, IndexFiles
+from ingest.verify import Inspection, inspect, repair
 
 __all__ = [
     "IngestReport",
@@ -228,6 +229,17 @@ class KnowledgeBase:
             raise UnknownDocumentError(f"no document with id or path {doc_id_or_path!r} in {self.directory}")
         self.commit([], [record.doc_id])
         return record
+
+    def verify(self) -> Inspection:
+        """What is wrong between the index and the registry (see `ingest.verify`); changes nothing."""
+        return inspect(self.directory, self._registry, self._files)
+
+    def repair(self) -> list[str]:
+        """Do the safe repairs `verify` proposes, under the write lock; returns what was done."""
+        with self._writing():  # taking the lock deletes index files of no committed generation
+            done = repair(self.verify(), self._registry, self._files, self._embedder)
+        self._loaded = None
+        return done
 
     @contextmanager
     def _writing(self) -> Iterator[None]:

@@ -163,6 +163,52 @@ class Registry:
             found[cid] = StoredChunk(cid, doc_id, source, ordinal, chunk)
         return found
 
+    def integrity_problems(self) -> list[str]:
+        """What SQLite's `PRAGMA integrity_check` finds wrong in the file; empty when it is sound."""
+        with self._lock:
+            try:
+                rows = self._connection.execute("PRAGMA integrity_check").fetchall()
+            except sqlite3.DatabaseError as error:  # damage the check itself cannot walk past
+                return [str(error)]
+        return [row[0] for row in rows if row[0] != "ok"]
+
+    def orphan_chunk_ids(self) -> list[int]:
+        """Chunks whose document row is gone."""
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT chunk_id FROM chunks WHERE doc_id NOT IN (SELECT doc_id FROM documents)"
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def wrong_chunk_counts(self) -> dict[str, tuple[int, int]]:
+        """doc_id -> (recorded chunk_count, chunks actually stored), for documents where they differ."""
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT d.doc_id, d.chunk_count, COUNT(c.chunk_id) FROM documents d "
+                "LEFT JOIN chunks c ON c.doc_id = d.doc_id GROUP BY d.doc_id HAVING COUNT(c.chunk_id) != d.chunk_count"
+            ).fetchall()
+        return {doc_id: (recorded, stored) for doc_id, recorded, stored in rows}
+
+    def repair(self, generation: int, *, drop_chunk_ids: Sequence[int], chunk_counts: dict[str, int]) -> None:
+        """In one transaction: delete these chunks, set these documents' chunk counts, record `generation`."""
+        with self._lock:
+            connection = self._connection
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.executemany(
+                    "DELETE FROM chunks WHERE chunk_id = ?", [(int(i),) for i in drop_chunk_ids]
+                )
+                connection.executemany(
+                    "UPDATE documents SET chunk_count = ? WHERE doc_id = ?",
+                    [(count, doc_id) for doc_id, count in chunk_counts.items()],
+                )
+                connection.execute("UPDATE state SET value = ? WHERE key = 'generation'", (generation,))
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+
     def commit(
         self,
         generation: int,

@@ -1,4 +1,4 @@
-"""CLI commands: `ingest`, `docs list|remove`, `search`.
+"""CLI commands: `ingest`, `docs list|remove`, `search`, `doctor`.
 
 Output contract (scripts rely on it): `--json` prints one JSON document on stdout; errors are one
 line each on stderr; exit 0 = everything went in or was unchanged, 1 = some input failed (the rest
@@ -8,6 +8,7 @@ was still stored), 2 = usage or configuration error.
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -29,6 +30,7 @@ def register(app: typer.Typer) -> None:
     """Add these commands to the root app."""
     app.command("ingest")(ingest)
     app.command("search")(search)
+    app.command("doctor")(doctor)
     app.add_typer(docs_app, name="docs")
 
 
@@ -130,6 +132,45 @@ def remove_document(
         except KnowledgeBaseError as error:
             fail(str(error))
     typer.echo(f"removed {record.doc_id} ({record.chunk_count} chunks): {printable(record.source)}")
+
+
+def doctor(
+    ctx: typer.Context,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Do the safe repairs (loads the embedding model to re-embed).")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Check the index against the registry (ids, counts, files, SQLite integrity); say or do the repairs."""
+    with _open(ctx, with_model=repair, read_only=not repair) as knowledge_base:
+        try:
+            found = knowledge_base.verify().findings
+            done = knowledge_base.repair() if repair and any(f.repairable for f in found) else []
+            remaining = knowledge_base.verify().findings if done or repair else found
+        except (KnowledgeBaseError, sqlite3.DatabaseError) as error:
+            fail(
+                f"{knowledge_base.directory}: cannot check the knowledge base ({error}); ingest your documents again into an empty --home"
+            )
+    if as_json:
+        findings = [asdict(finding) for finding in found]
+        typer.echo(
+            json.dumps(
+                {"findings": findings, "repaired": done, "remaining": [asdict(f) for f in remaining]},
+                indent=2,
+            )
+        )
+    else:
+        for finding in found:
+            typer.echo(
+                f"problem: {printable(finding.problem)}\n  {'repair' if finding.repairable else 'by hand'}: {finding.action}"
+            )
+        for line in done:
+            typer.echo(f"repaired: {line}")
+        if not found:
+            typer.echo(f"no problems found in {printable(str(knowledge_base.directory))}")
+        elif not repair and any(f.repairable for f in found):
+            typer.echo("run `tunedesk doctor --repair` to do the repairs")
+    raise typer.Exit(EXIT_INPUT_FAILED if remaining else EXIT_OK)
 
 
 def _open(ctx: typer.Context, *, with_model: bool = True, read_only: bool = False) -> KnowledgeBase:

@@ -87,7 +87,7 @@ class _Worker:
     def __init__(self, command: list[str], env: dict[str, str] | None) -> None:
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self.fd = self.process.stdout.fileno()
-        self._buffer = b""
+        self._parts: list[bytes] = []  # an incomplete last line
         self.index: int | None = None
         self.deadline: float | None = None
 
@@ -101,8 +101,13 @@ class _Worker:
         data = os.read(self.fd, _READ_BYTES)
         if not data:
             return None
-        lines = (self._buffer + data).split(b"\n")
-        self._buffer = lines.pop()
+        if b"\n" not in data:
+            # A large reply (a 50 MB document) arrives in many reads: collect the parts and join
+            # once, rather than copying the growing buffer on every read.
+            self._parts.append(data)
+            return []
+        lines = (b"".join(self._parts) + data).split(b"\n")
+        self._parts = [lines.pop()]
         return [json.loads(line) for line in lines if line]
 
     def kill(self) -> int | None:

@@ -102,7 +102,8 @@ def test_cli_reports_bad_settings_in_one_line_with_exit_2(tmp_path):
 
 def test_cli_flag_beats_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("TUNEDESK_HOME", str(tmp_path / "from-env"))
-    result = CliRunner().invoke(app, ["--home", str(tmp_path / "from-flag"), "docs", "list", "--json"])
+    # `doctor` only reads (it creates no folder) and names the index folder it checked.
+    result = CliRunner().invoke(app, ["--home", str(tmp_path / "from-flag"), "doctor"])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "from-flag" / "index").is_dir()
+    assert result.stdout == f"no problems found in {tmp_path / 'from-flag' / 'index'}\n"
     assert not (tmp_path / "from-env").exists()

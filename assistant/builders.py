@@ -28,10 +28,10 @@ def build_embedder(settings: Settings) -> Embedder:
 
 
 def open_knowledge_base(
-    settings: Settings, *, embedder: Embedder | None = None, with_model: bool = True
+    settings: Settings, *, embedder: Embedder | None = None, with_model: bool = True, read_only: bool = False
 ) -> KnowledgeBase:
     """The knowledge base in `settings.index_dir`; `with_model=False` skips loading the embedding model
-    (enough to list and remove documents)."""
+    (enough to list and remove documents); `read_only=True` writes nothing (works on read-only storage)."""
     if embedder is None and with_model:
         embedder = build_embedder(settings)
     return KnowledgeBase(
@@ -42,6 +42,8 @@ def open_knowledge_base(
         max_file_bytes=int(settings.ingest.max_file_mb * 2**20),
         parse_timeout_s=settings.ingest.parse_timeout_s,
         lock_timeout_s=settings.ingest.lock_timeout_s,
+        commit_every=settings.ingest.commit_every,
+        read_only=read_only,
     )
 
 

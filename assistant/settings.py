@@ -74,6 +74,11 @@ class IngestSettings(Section):
         ge=0,
         description="How long a second writer waits for the index lock before failing, in seconds.",
     )
+    commit_every: int = Field(
+        200,
+        gt=0,
+        description="Files stored per commit while ingesting: a crash loses at most this many; each commit rewrites the index file.",
+    )
 
 
 class ModelSettings(Section):

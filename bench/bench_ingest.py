@@ -1,21 +1,25 @@
 """Ingest benchmark: whole-pipeline throughput against the embedding model alone, re-ingest speed, peak memory.
 
-    python bench/bench_ingest.py [--files 500]
+    python bench/bench_ingest.py [--files 500] [--large-mb 1]
 
 Writes a corpus of markdown files (built from data/docs when it has files, else synthetic support
 text) into a temporary folder, then measures in one run:
   1. the first ingest (parse in worker processes, chunk, embed, store) in chunks per second;
   2. `SentenceTransformer.encode` alone on exactly the texts the pipeline embedded, same batch size;
   3. a second ingest of the unchanged corpus;
-  4. the peak resident memory of the ingesting process and of its largest parse worker.
+  4. the peak resident memory of the ingesting process and of its largest parse worker;
+  5. one generated plain-text file of `--large-mb` MiB against the same text cut into 64 KiB files,
+     each ingested by a fresh process: peak memory and chunks per second of both.
 The last line is `BENCH ingest <pipeline / raw encode throughput> ...`.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -79,6 +83,62 @@ def write_corpus(folder: Path, count: int) -> None:
         (folder / f"page-{number:04d}.md").write_text(text, encoding="utf-8")
 
 
+# Ingests one path into a fresh home and prints "<chunks> <seconds>"; run as its own process so its
+# peak memory is its own.
+_INGEST_CHILD = """
+import sys, time
+from pathlib import Path
+from assistant.builders import open_knowledge_base
+from assistant.settings import load_settings
+settings = load_settings(home=Path(sys.argv[2]), device="cpu")
+with open_knowledge_base(settings) as kb:
+    started = time.perf_counter()
+    report = kb.ingest([Path(sys.argv[1])])
+    assert not report.failed, report.failed
+    print(report.chunks_written, time.perf_counter() - started)
+"""
+LARGE_PIECE_BYTES = 64 * 1024
+
+
+def write_large_text(path: Path, mib: float) -> str:
+    """Plain support prose of about `mib` MiB in paragraphs, written to `path`; returns the text."""
+    rng = random.Random(1)
+    paragraphs, size = [], 0
+    while size < mib * 2**20:
+        paragraph = synthetic_page(rng, len(paragraphs)).replace("#", "").strip()
+        paragraphs.append(paragraph)
+        size += len(paragraph) + 2
+    text = "\n\n".join(paragraphs) + "\n"
+    path.write_text(text, encoding="utf-8")
+    return text
+
+
+def split_text(text: str, folder: Path) -> None:
+    """The same text as files of about LARGE_PIECE_BYTES each, cut at paragraph breaks."""
+    folder.mkdir()
+    start, number = 0, 0
+    while start < len(text):
+        end = text.find("\n\n", start + LARGE_PIECE_BYTES)
+        end = len(text) if end < 0 else end + 2
+        (folder / f"piece-{number:04d}.txt").write_text(text[start:end], encoding="utf-8")
+        start, number = end, number + 1
+
+
+def ingest_in_child(path: Path, home: Path) -> tuple[int, float, float]:
+    """(chunks, seconds, peak RSS in MiB) of a fresh process ingesting `path`."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    child = subprocess.Popen(
+        [sys.executable, "-c", _INGEST_CHILD, str(path), str(home)], stdout=subprocess.PIPE, env=env, cwd=REPO
+    )
+    output = child.stdout.read().decode()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise RuntimeError(f"the ingest child failed with exit code {child.returncode}")
+    chunks, seconds = output.split()
+    return int(chunks), float(seconds), usage.ru_maxrss / 1024
+
+
 def peak_rss_mib(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB
 
@@ -86,6 +146,7 @@ def peak_rss_mib(who: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=500)
+    parser.add_argument("--large-mb", type=float, default=1.0, help="size of the one large text file, MiB")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as root:
@@ -118,6 +179,11 @@ def main() -> None:
         embedder.model.encode(texts, batch_size=settings.embedding.batch_size, normalize_embeddings=True)
         raw_s = time.perf_counter() - started
 
+        text = write_large_text(Path(root) / "large.txt", args.large_mb)
+        split_text(text, Path(root) / "pieces")
+        large = ingest_in_child(Path(root) / "large.txt", Path(root) / "home-large")
+        pieces = ingest_in_child(Path(root) / "pieces", Path(root) / "home-pieces")
+
     chunks = first.chunks_written
     pipeline_rate, raw_rate = chunks / first_s, chunks / raw_s
     ratio = pipeline_rate / raw_rate
@@ -131,6 +197,17 @@ def main() -> None:
     print(
         f"peak RSS: {rss_ingest:.0f} MiB ingesting process (model loaded: {rss_before:.0f} MiB), "
         f"{rss_worker:.0f} MiB largest parse worker"
+    )
+    for name, (count, seconds, rss) in (
+        (f"one {args.large_mb:g} MiB text file", large),
+        (f"the same text in {LARGE_PIECE_BYTES // 1024} KiB files", pieces),
+    ):
+        print(
+            f"{name}: {count} chunks in {seconds:.1f} s = {count / seconds:.1f} chunks/s, peak RSS {rss:.0f} MiB"
+        )
+    print(
+        f"large file / pieces: peak RSS {large[2] / pieces[2]:.2f}x, "
+        f"throughput {(large[0] / large[1]) / (pieces[0] / pieces[1]):.2f}x"
     )
     print(f"BENCH ingest {ratio:.3f} pipeline chunks/s over raw SentenceTransformer.encode chunks/s")
 

@@ -8,7 +8,7 @@ split again, so the limit holds for any text. This module knows nothing about fi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -21,6 +21,10 @@ SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
 # Each extra pass shrinks the target by this factor; a few passes reach single characters.
 _SHRINK = 0.75
 _MAX_PASSES = 12
+# Sections longer than this are chunked one window at a time, so the splitter, its token memo and
+# the tokenizer's batch hold one window (~16k tokens) instead of a whole file. Chunks never span two
+# windows; below this size nothing changes.
+WINDOW_CHARS = 65_536
 
 
 def token_limit(tokenizer: Any, *, chunk_tokens: int, max_tokens: int) -> int:
@@ -58,26 +62,48 @@ def chunk_document(
     """
     limit = token_limit(tokenizer, chunk_tokens=chunk_tokens, max_tokens=max_tokens)
     overlap = min(overlap_tokens, limit // 2)
-    count = token_counter(tokenizer)
-    splitter = _splitter(limit, overlap, count)
-    spans: list[tuple[Section, int, int]] = []
+    chunks: list[Chunk] = []
     for section in document.sections:
-        if section.whole and count(section.text) <= limit:
-            spans.extend(_locate(section, [section.text.strip()]))
-        else:
-            spans.extend(_locate(section, splitter.split_text(section.text)))
-    spans = _enforce_limit(spans, tokenizer, limit, count)
-    return [
-        Chunk(
-            text=section.text[start:end],
-            title=document.title,
-            headings=section.headings,
-            page=section.page,
-            start=section.start + start,
-            end=section.start + end,
+        for window in _windows(section):
+            count = token_counter(tokenizer)  # one memo per window: memory stays bounded on huge files
+            if window.whole and count(window.text) <= limit:
+                spans = _locate(window, [window.text.strip()])
+            else:
+                spans = _locate(window, _splitter(limit, overlap, count).split_text(window.text))
+            chunks.extend(
+                Chunk(
+                    text=part.text[start:end],
+                    title=document.title,
+                    headings=part.headings,
+                    page=part.page,
+                    start=part.start + start,
+                    end=part.start + end,
+                )
+                for part, start, end in _enforce_limit(spans, tokenizer, limit, count)
+            )
+    return chunks
+
+
+def _windows(section: Section) -> Iterator[Section]:
+    """The section itself, or for a very long one (a 50 MB log), consecutive windows of at most
+    `WINDOW_CHARS`, cut at a paragraph break, else a line break, else a space where there is one."""
+    text, start = section.text, 0
+    if len(text) <= WINDOW_CHARS:
+        yield section
+        return
+    while start < len(text):
+        end = len(text)
+        if end - start > WINDOW_CHARS:
+            end = start + WINDOW_CHARS
+            for separator in ("\n\n", "\n", " "):
+                cut = text.rfind(separator, start + WINDOW_CHARS // 2, end)
+                if cut > 0:
+                    end = cut + len(separator)
+                    break
+        yield Section(
+            text=text[start:end], headings=section.headings, page=section.page, start=section.start + start
         )
-        for section, start, end in spans
-    ]
+        start = end
 
 
 def _splitter(limit: int, overlap: int, count: Callable[[str], int]) -> RecursiveCharacterTextSplitter:

@@ -10,13 +10,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+def printable(name: str) -> str:
+    """`name` with every non-printable character (newline, escape, ...) written as a Python escape.
+
+    File names come from users; printed raw, a name holding a newline could forge a second output
+    line (`error: ...`), and one holding terminal escapes could rewrite the screen.
+    """
+    if name.isprintable():
+        return name
+    return "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in name
+    )
+
+
 class IngestError(Exception):
     """One input could not be ingested. `str()` is a one-line message naming the file and what to do."""
 
     def __init__(self, path: Path | str, reason: str) -> None:
         self.path = str(path)
         self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+        super().__init__(f"{printable(self.path)}: {printable(reason)}")
 
 
 @dataclass(frozen=True)

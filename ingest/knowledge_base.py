@@ -10,6 +10,8 @@ to build the index again in a fresh folder. Turning files into chunks and vector
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -26,6 +28,7 @@ from ingest.manifest import KnowledgeBaseError, Manifest, check_compatible, load
 from ingest.registry import DocumentRecord, Registry, StoredChunk, chunk_id, document_id
 from ingest.staging import IngestReport, StagedDocument, select_changed, stage
 from ingest.vector_index import INDEX_TYPE, FlatIndex, IndexFiles
+from ingest.verify import Inspection, inspect, repair
 
 __all__ = [
     "IngestReport",
@@ -36,6 +39,11 @@ __all__ = [
     "StagedDocument",
     "UnknownDocumentError",
 ]
+
+
+_WRITABLE_ADVICE = (
+    "free disk space there or make the folder writable (or choose another --home), then try again"
+)
 
 
 class KnowledgeBaseBusyError(KnowledgeBaseError):
@@ -75,9 +83,23 @@ class KnowledgeBase:
         lock_timeout_s: float = 60.0,
         parse_workers: int = 2,
         embed_group: int = 512,  # chunks encoded per call; the model sorts each group by length
+        commit_every: int = 200,  # files per commit: what a crash can lose, against one index write each
+        read_only: bool = False,  # never write a byte (listing, searching): works on read-only storage
     ) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+        if not read_only:
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise KnowledgeBaseError(
+                    f"{directory}: cannot create the index folder ({error.strerror}); choose a writable --home"
+                ) from None
+            if not os.access(directory, os.W_OK):
+                raise KnowledgeBaseError(
+                    f"{directory}: the index folder is read-only; make it writable or choose another --home "
+                    "(reading needs no write access)"
+                )
         self.directory = directory
+        self._read_only = read_only
         self._embedder = embedder
         self._chunk_tokens = chunk_tokens
         self._overlap_tokens = overlap_tokens
@@ -86,6 +108,7 @@ class KnowledgeBase:
         self._lock_timeout_s = lock_timeout_s
         self._parse_workers = parse_workers
         self._embed_group = embed_group
+        self._commit_every = commit_every
         self._lock = FileLock(directory / "write.lock", timeout=lock_timeout_s)
         manifest = load_manifest(directory)
         if manifest is not None and embedder is not None:
@@ -94,7 +117,13 @@ class KnowledgeBase:
             )
         dimension = embedder.dimension if embedder else (manifest.dimension if manifest else 0)
         self._files = IndexFiles(directory, dimension)
-        self._registry = Registry(directory / "registry.sqlite3")
+        try:
+            self._registry = Registry(directory / "registry.sqlite3", read_only=read_only)
+        except sqlite3.Error as error:
+            raise KnowledgeBaseError(
+                f"{directory / 'registry.sqlite3'}: cannot open the registry ({error}); "
+                f"{'check the file is readable' if read_only else _WRITABLE_ADVICE}"
+            ) from None
         self._loaded: tuple[int, FlatIndex] | None = None
 
     def close(self) -> None:
@@ -135,39 +164,49 @@ class KnowledgeBase:
             f"ingest your documents again into an empty --home"
         )
 
-    def ingest(self, paths: Sequence[Path], *, progress: bool = False) -> IngestReport:
-        """Add new files, replace changed ones, skip unchanged ones; one bad file never stops the rest."""
+    def ingest(
+        self, paths: Sequence[Path], *, progress: bool = False, follow_symlinks: bool = False
+    ) -> IngestReport:
+        """Add new files, replace changed ones, skip unchanged ones; one bad file never stops the rest.
+
+        Documents are committed in groups of `commit_every` files, each group one generation: a
+        crash loses at most the group in progress, and the next run skips what was committed.
+        """
         started = time.perf_counter()
         report = IngestReport()
-        files, errors = find_files([Path(path) for path in paths])
-        report.failed.extend(errors)
+        found = find_files([Path(path) for path in paths], follow_symlinks=follow_symlinks)
+        report.failed.extend(found.errors)
+        report.hidden = found.hidden
         with self._writing():
             embedder = self._require_embedder()
             pending = select_changed(
-                files,
+                found.files,
                 self._registry.document_by_source,
                 chunking=self._chunking(),
                 max_bytes=self._max_file_bytes,
+                read_timeout_s=self._parse_timeout_s,
+                workers=self._parse_workers,
                 report=report,
             )
-            staged = list(
-                stage(
-                    pending,
-                    embedder,
-                    report,
-                    chunk_tokens=self._chunk_tokens,
-                    overlap_tokens=self._overlap_tokens,
-                    max_bytes=self._max_file_bytes,
-                    parse_timeout_s=self._parse_timeout_s,
-                    workers=self._parse_workers,
-                    embed_group=self._embed_group,
-                    progress=progress,
-                )
-            )
-            report.chunks_written, report.chunks_removed = self._commit(staged) if staged else (0, 0)
-        known = {item.source for item in pending if item.known}
-        for document in staged:
-            (report.updated if document.source in known else report.added).append(document.source)
+            known = {item.source for item in pending if item.known}
+            group: list[StagedDocument] = []
+            for document in stage(
+                pending,
+                embedder,
+                report,
+                chunk_tokens=self._chunk_tokens,
+                overlap_tokens=self._overlap_tokens,
+                max_bytes=self._max_file_bytes,
+                parse_timeout_s=self._parse_timeout_s,
+                workers=self._parse_workers,
+                embed_group=self._embed_group,
+                progress=progress,
+            ):
+                group.append(document)
+                if len(group) >= self._commit_every:
+                    self._commit_group(group, known, report)
+                    group = []
+            self._commit_group(group, known, report)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -191,14 +230,31 @@ class KnowledgeBase:
         self.commit([], [record.doc_id])
         return record
 
+    def verify(self) -> Inspection:
+        """What is wrong between the index and the registry (see `ingest.verify`); changes nothing."""
+        return inspect(self.directory, self._registry, self._files)
+
+    def repair(self) -> list[str]:
+        """Do the safe repairs `verify` proposes, under the write lock; returns what was done."""
+        with self._writing():  # taking the lock deletes index files of no committed generation
+            done = repair(self.verify(), self._registry, self._files, self._embedder)
+        self._loaded = None
+        return done
+
     @contextmanager
     def _writing(self) -> Iterator[None]:
+        if self._read_only:
+            raise KnowledgeBaseError(f"the knowledge base in {self.directory} was opened read-only")
         try:
             self._lock.acquire()
-        except Timeout:
+        except Timeout:  # before OSError: filelock's Timeout is a TimeoutError, an OSError
             raise KnowledgeBaseBusyError(
                 f"another ingest is running on {self.directory}; wait for it to finish, or raise "
                 f"ingest.lock_timeout_s (now {self._lock_timeout_s:g} s) to wait longer"
+            ) from None
+        except OSError as error:
+            raise KnowledgeBaseError(
+                f"{self.directory}: cannot take the write lock ({error.strerror}); {_WRITABLE_ADVICE}"
             ) from None
         try:
             # Files of a writer that was killed: a temp file, or the next generation it never committed.
@@ -206,6 +262,15 @@ class KnowledgeBase:
             yield
         finally:
             self._lock.release()
+
+    def _commit_group(self, group: Sequence[StagedDocument], known: set[str], report: IngestReport) -> None:
+        if not group:
+            return
+        written, removed = self._commit(group)
+        report.chunks_written += written
+        report.chunks_removed += removed
+        for document in group:
+            (report.updated if document.source in known else report.added).append(document.source)
 
     def _require_embedder(self) -> Embedder:
         if self._embedder is None:
@@ -260,8 +325,20 @@ class KnowledgeBase:
             entries.append((record, list(zip(ids, document.chunks, strict=True))))
         for doc_id in removed:
             dropped += index.remove(np.array(self._registry.chunk_ids(doc_id), dtype=np.int64))
-        self._files.save(index, generation + 1)
-        self._registry.commit(generation + 1, entries, removed)
+        try:
+            self._files.save(index, generation + 1)
+        except OSError as error:
+            raise KnowledgeBaseError(
+                f"{self._files.path(generation + 1)}: cannot write the index ({error.strerror}); {_WRITABLE_ADVICE}; "
+                "nothing was stored"
+            ) from None
+        try:
+            self._registry.commit(generation + 1, entries, removed)
+        except sqlite3.Error as error:
+            self._files.remove_all_but(generation)
+            raise KnowledgeBaseError(
+                f"{self._registry.path}: cannot store the batch ({error}); {_WRITABLE_ADVICE}; nothing was stored"
+            ) from None
         self._loaded = (generation + 1, index)
         self._files.remove_all_but(generation + 1)
         return written, dropped
@@ -274,17 +351,20 @@ class KnowledgeBase:
                 manifest, embedding_model=embedder.name, dimension=embedder.dimension, location=self.directory
             )
             return
-        save_manifest(
-            self.directory,
-            Manifest(
-                embedding_model=embedder.name,
-                dimension=embedder.dimension,
-                chunk_tokens=self._chunk_tokens,
-                overlap_tokens=self._overlap_tokens,
-                max_tokens=embedder.max_tokens,
-                index_type=INDEX_TYPE,
-            ),
+        manifest = Manifest(
+            embedding_model=embedder.name,
+            dimension=embedder.dimension,
+            chunk_tokens=self._chunk_tokens,
+            overlap_tokens=self._overlap_tokens,
+            max_tokens=embedder.max_tokens,
+            index_type=INDEX_TYPE,
         )
+        try:
+            save_manifest(self.directory, manifest)
+        except OSError as error:
+            raise KnowledgeBaseError(
+                f"{self.directory}: cannot write the index manifest ({error.strerror}); {_WRITABLE_ADVICE}"
+            ) from None
 
 
 def _hit(stored: StoredChunk, score: float) -> SearchHit:

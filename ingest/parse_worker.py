@@ -8,17 +8,16 @@ data. Also holds the codec for `ParsedDocument`, used by both sides.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
-import time
 import warnings
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from ingest.document import IngestError, ParsedDocument, Section
 from ingest.parse import parse_file
+from ingest.timed_pool import serve_requests
 
 
 def document_to_json(document: ParsedDocument) -> dict[str, Any]:
@@ -58,19 +57,6 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
         }
 
 
-def serve(requests: BinaryIO, replies: BinaryIO) -> None:
-    for line in requests:
-        if not line.strip():
-            continue
-        _reply(replies, {"started": time.monotonic()})
-        _reply(replies, answer(json.loads(line)))
-
-
-def _reply(replies: BinaryIO, message: dict[str, Any]) -> None:
-    replies.write(json.dumps(message).encode() + b"\n")
-    replies.flush()
-
-
 def main() -> None:
     # Keep the protocol channel private: anything a parser prints goes to stderr, not into replies.
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
@@ -79,7 +65,7 @@ def main() -> None:
     # the user comes back as the file's error, so the caller's terminal stays clean.
     logging.getLogger().addHandler(logging.NullHandler())
     warnings.simplefilter("ignore")
-    serve(sys.stdin.buffer, replies)
+    serve_requests(answer, sys.stdin.buffer, replies)
 
 
 if __name__ == "__main__":

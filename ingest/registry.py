@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -84,13 +85,18 @@ class StoredChunk:
 class Registry:
     """SQLite in WAL mode: readers see the last committed state while a writer works."""
 
-    def __init__(self, path: Path, *, busy_timeout_s: float = 30.0) -> None:
+    def __init__(self, path: Path, *, busy_timeout_s: float = 30.0, read_only: bool = False) -> None:
+        """`read_only` opens without writing a byte (no schema, no journal mode, no lock files), so a
+        registry on read-only storage can be read; a registry not yet created reads as empty."""
         self.path = path
+        self._lock = threading.RLock()
+        if read_only:
+            self._connection = _connect_read_only(path, busy_timeout_s)
+            return
         # One connection per Registry, guarded by a lock, so one knowledge base can serve several threads.
         self._connection = sqlite3.connect(
             path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
         )
-        self._lock = threading.RLock()
         with self._lock:
             self._connection.execute("PRAGMA journal_mode=WAL")
             self._connection.execute("PRAGMA synchronous=FULL")
@@ -157,6 +163,52 @@ class Registry:
             found[cid] = StoredChunk(cid, doc_id, source, ordinal, chunk)
         return found
 
+    def integrity_problems(self) -> list[str]:
+        """What SQLite's `PRAGMA integrity_check` finds wrong in the file; empty when it is sound."""
+        with self._lock:
+            try:
+                rows = self._connection.execute("PRAGMA integrity_check").fetchall()
+            except sqlite3.DatabaseError as error:  # damage the check itself cannot walk past
+                return [str(error)]
+        return [row[0] for row in rows if row[0] != "ok"]
+
+    def orphan_chunk_ids(self) -> list[int]:
+        """Chunks whose document row is gone."""
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT chunk_id FROM chunks WHERE doc_id NOT IN (SELECT doc_id FROM documents)"
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def wrong_chunk_counts(self) -> dict[str, tuple[int, int]]:
+        """doc_id -> (recorded chunk_count, chunks actually stored), for documents where they differ."""
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT d.doc_id, d.chunk_count, COUNT(c.chunk_id) FROM documents d "
+                "LEFT JOIN chunks c ON c.doc_id = d.doc_id GROUP BY d.doc_id HAVING COUNT(c.chunk_id) != d.chunk_count"
+            ).fetchall()
+        return {doc_id: (recorded, stored) for doc_id, recorded, stored in rows}
+
+    def repair(self, generation: int, *, drop_chunk_ids: Sequence[int], chunk_counts: dict[str, int]) -> None:
+        """In one transaction: delete these chunks, set these documents' chunk counts, record `generation`."""
+        with self._lock:
+            connection = self._connection
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.executemany(
+                    "DELETE FROM chunks WHERE chunk_id = ?", [(int(i),) for i in drop_chunk_ids]
+                )
+                connection.executemany(
+                    "UPDATE documents SET chunk_count = ? WHERE doc_id = ?",
+                    [(count, doc_id) for doc_id, count in chunk_counts.items()],
+                )
+                connection.execute("UPDATE state SET value = ? WHERE key = 'generation'", (generation,))
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+
     def commit(
         self,
         generation: int,
@@ -205,7 +257,26 @@ class Registry:
                     connection.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
                     connection.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
                 connection.execute("UPDATE state SET value = ? WHERE key = 'generation'", (generation,))
+                # Inside the try: a full disk can fail the COMMIT itself, which must not leave it open.
+                connection.execute("COMMIT")
             except BaseException:
-                connection.execute("ROLLBACK")
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
                 raise
-            connection.execute("COMMIT")
+
+
+def _connect_read_only(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
+    if not path.exists():
+        connection = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        connection.executescript(_SCHEMA)
+        return connection
+    # In a folder nobody can write to, SQLite cannot create the WAL's shared-memory file, and no
+    # writer can change the database either: `immutable` reads it without that file.
+    flag = "mode=ro" if os.access(path.parent, os.W_OK) else "immutable=1"
+    return sqlite3.connect(
+        f"{path.resolve().as_uri()}?{flag}",
+        uri=True,
+        timeout=busy_timeout_s,
+        isolation_level=None,
+        check_same_thread=False,
+    )

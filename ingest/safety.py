@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 
 from charset_normalizer import from_bytes
 
-from ingest.document import IngestError
+from ingest.document import IngestError, printable
 
 # A DOCX is a zip of XML; real ones expand about 5-20x. Refusing by the declared sizes in the zip's
 # directory stops a bomb before a single byte is inflated.
@@ -103,7 +103,9 @@ def safe_upload_name(name: str) -> str:
     `C:\\Windows\\x` must never become a path outside the upload folder.
     """
     if not name or not name.strip() or any(ord(char) < 32 for char in name):
-        raise IngestError(repr(name), "upload name is empty or has control characters; rename the file")
+        raise IngestError(
+            printable(name) or "(no name)", "upload name is empty or has control characters; rename the file"
+        )
     unified = name.replace("\\", "/")
     is_absolute = unified.startswith("/") or re.match(r"^[A-Za-z]:", unified) is not None
     parts = [part for part in unified.split("/") if part not in ("", ".")]

@@ -8,7 +8,6 @@ knows nothing about how documents are stored.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from tqdm import tqdm
 from ingest.chunking import chunk_document
 from ingest.document import Chunk, IngestError
 from ingest.embeddings import Embedder
-from ingest.loaders import iter_parsed
+from ingest.loaders import hash_files, iter_parsed
 from ingest.registry import DocumentRecord
 
 PROGRESS_MIN_FILES = 5  # fewer files than this finish too fast for a progress bar to help
@@ -43,6 +42,7 @@ class IngestReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     failed: list[IngestError] = field(default_factory=list)
+    hidden: int = 0  # hidden files and folders skipped inside the folders given
     chunks_written: int = 0
     chunks_removed: int = 0
     seconds: float = 0.0
@@ -53,6 +53,7 @@ class IngestReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "failed": [{"path": error.path, "reason": error.reason} for error in self.failed],
+            "hidden": self.hidden,
             "chunks_written": self.chunks_written,
             "chunks_removed": self.chunks_removed,
             "seconds": round(self.seconds, 3),
@@ -74,22 +75,25 @@ def select_changed(
     *,
     chunking: str,
     max_bytes: int,
+    read_timeout_s: float,
+    workers: int,
     report: IngestReport,
 ) -> list[PendingFile]:
-    """Files that are new or differ from what is stored (content or chunking); the rest go to `report.unchanged`."""
-    pending, seen = [], set()
+    """Files that are new or differ from what is stored (content or chunking); the rest go to `report.unchanged`.
+
+    Files are hashed in time-limited workers (see `loaders.hash_files`): one that cannot be read
+    in `read_timeout_s` goes to `report.failed` and the rest go on.
+    """
+    unique: dict[str, Path] = {}
     for path in files:
-        source = str(path.resolve())
-        if source in seen:
+        unique.setdefault(str(path.resolve()), path)
+    pending = []
+    hashed = hash_files(list(unique.values()), max_bytes=max_bytes, timeout_s=read_timeout_s, workers=workers)
+    for source, (path, outcome) in zip(unique, hashed, strict=True):
+        if isinstance(outcome, IngestError):
+            report.failed.append(outcome)
             continue
-        seen.add(source)
-        try:
-            content_hash, size = hash_file(path, max_bytes)
-        except OSError as error:
-            report.failed.append(
-                IngestError(path, f"cannot read the file ({error.strerror}); check its permissions")
-            )
-            continue
+        content_hash, size = outcome
         known = stored(source)
         if known and known.content_hash == content_hash and known.chunking == chunking:
             report.unchanged.append(source)
@@ -154,18 +158,6 @@ def embedding_text(chunk: Chunk) -> str:
     leaves out what it is about ("Opened items: 30 days" under "Returns")."""
     context = " > ".join(part for part in (chunk.title, *chunk.headings) if part)
     return f"{context}\n{chunk.text}" if context else chunk.text
-
-
-def hash_file(path: Path, max_bytes: int) -> tuple[str, int]:
-    """(SHA-256 hex, size in bytes); files over the limit are not read (the loader refuses them)."""
-    size = path.stat().st_size
-    if size > max_bytes:
-        return "", size
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(2**20):
-            digest.update(block)
-    return digest.hexdigest(), size
 
 
 def _embed(embedder: Embedder, group: list[tuple[PendingFile, str, list[Chunk]]]) -> Iterator[StagedDocument]:

@@ -18,10 +18,10 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import wait
-from typing import Any
+from typing import Any, BinaryIO
 
 # Seconds a worker gets to exit after its stdin closes before it is killed.
 _EXIT_GRACE_S = 2.0
@@ -69,11 +69,25 @@ def run_timed(
         manager.stop()
 
 
+def serve_requests(answer: Callable[[Any], Any], requests: BinaryIO, replies: BinaryIO) -> None:
+    """The worker's side of the protocol: for each JSON line read, say when it started, then answer it."""
+    for line in requests:
+        if not line.strip():
+            continue
+        _reply(replies, {"started": time.monotonic()})
+        _reply(replies, answer(json.loads(line)))
+
+
+def _reply(replies: BinaryIO, message: Any) -> None:
+    replies.write(json.dumps(message).encode() + b"\n")
+    replies.flush()
+
+
 class _Worker:
     def __init__(self, command: list[str], env: dict[str, str] | None) -> None:
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self.fd = self.process.stdout.fileno()
-        self._buffer = b""
+        self._parts: list[bytes] = []  # an incomplete last line
         self.index: int | None = None
         self.deadline: float | None = None
 
@@ -87,8 +101,13 @@ class _Worker:
         data = os.read(self.fd, _READ_BYTES)
         if not data:
             return None
-        lines = (self._buffer + data).split(b"\n")
-        self._buffer = lines.pop()
+        if b"\n" not in data:
+            # A large reply (a 50 MB document) arrives in many reads: collect the parts and join
+            # once, rather than copying the growing buffer on every read.
+            self._parts.append(data)
+            return []
+        lines = (b"".join(self._parts) + data).split(b"\n")
+        self._parts = [lines.pop()]
         return [json.loads(line) for line in lines if line]
 
     def kill(self) -> int | None:

@@ -77,7 +77,10 @@ class FlatIndex:
         return faiss.vector_to_array(self._index.id_map).astype(np.int64)
 
     def save(self, path: Path) -> None:
-        write_atomically(path, lambda temp: faiss.write_index(self._index, str(temp)))
+        """Write atomically. Serialised in memory first (a transient copy of the vectors) and written by
+        Python, so a full disk or read-only folder surfaces as a plain `OSError`, not FAISS's C++ trace."""
+        data = faiss.serialize_index(self._index)
+        write_atomically(path, lambda temp: temp.write_bytes(memoryview(data)))
 
     @classmethod
     def load(cls, path: Path) -> FlatIndex:

@@ -160,3 +160,42 @@ def test_unloadable_embedding_model_is_a_one_line_usage_error(tmp_path, monkeypa
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1
     assert "embedding.model" in result.stderr and "no-such-model" in result.stderr
+
+
+@pytest.mark.parametrize("query", ["", "   \t "])
+def test_empty_search_query_is_refused_before_anything_loads(built, query):
+    home, _ = built
+    generation_file = sorted(path.name for path in (home / "index").iterdir())
+    result = _run(home, "search", query)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        'error: the search query is empty; give some words to look for, e.g. `tunedesk search "return policy"`\n'
+    )
+    assert sorted(path.name for path in (home / "index").iterdir()) == generation_file
+
+
+def test_hostile_names_and_links_are_refused_escaped_and_counted(tmp_path, corpus):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("root:x:0:0:secret\n", encoding="utf-8")
+    (corpus / "passwd.txt").symlink_to(outside)
+    (corpus / ".env.txt").write_text("hidden\n", encoding="utf-8")
+    forged = corpus / "n\nerror: forged.txt"
+    forged.write_bytes(bytes(range(256)))  # binary: refused, so its name is printed in an error line
+    home = tmp_path / "home"
+
+    result = _run(home, "ingest", str(corpus))
+
+    assert result.exit_code == 1
+    errors = result.stderr.splitlines()
+    assert len(errors) == 2 and all(line.startswith("error: ") for line in errors)
+    assert f"{corpus}/n\\nerror: forged.txt: looks like binary data" in result.stderr
+    assert (
+        f"passwd.txt: links to {outside}, outside {corpus}; refused - pass --follow-symlinks" in result.stderr
+    )
+    assert result.stdout.startswith("added 3, updated 0, unchanged 0, failed 2;")
+    assert result.stdout.rstrip().endswith("; skipped 1 hidden files or folders")
+    assert "secret" not in _run(home, "search", "root secret", "-k", "5").stdout
+
+    followed = _run(home, "ingest", str(corpus), "--follow-symlinks", "--json")
+    assert followed.exit_code == 1  # the binary file still fails
+    assert json.loads(followed.stdout)["added"] == [str(outside)]

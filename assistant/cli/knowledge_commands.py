@@ -1,4 +1,4 @@
-"""CLI commands: `ingest`, `docs list|remove`, `search`.
+"""CLI commands: `ingest`, `docs list|remove`, `search`, `doctor`.
 
 Output contract (scripts rely on it): `--json` prints one JSON document on stdout; errors are one
 line each on stderr; exit 0 = everything went in or was unchanged, 1 = some input failed (the rest
@@ -8,6 +8,7 @@ was still stored), 2 = usage or configuration error.
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +17,7 @@ import typer
 
 from assistant.builders import open_knowledge_base
 from assistant.cli.context import EXIT_INPUT_FAILED, EXIT_OK, EXIT_USAGE, fail, settings_of
+from ingest.document import printable
 from ingest.knowledge_base import KnowledgeBase, KnowledgeBaseError, UnknownDocumentError
 from ingest.manifest import IncompatibleIndexError
 
@@ -28,6 +30,7 @@ def register(app: typer.Typer) -> None:
     """Add these commands to the root app."""
     app.command("ingest")(ingest)
     app.command("search")(search)
+    app.command("doctor")(doctor)
     app.add_typer(docs_app, name="docs")
 
 
@@ -37,11 +40,17 @@ def ingest(
         list[Path], typer.Argument(help="Files or folders to add; folders are read recursively.")
     ],
     as_json: JsonFlag = False,
+    follow_symlinks: Annotated[
+        bool,
+        typer.Option(
+            "--follow-symlinks", help="Also ingest files that links point to outside the folders given."
+        ),
+    ] = False,
 ) -> None:
     """Add documents to the knowledge base; unchanged files are skipped, changed ones replaced."""
     with _open(ctx) as knowledge_base:
         try:
-            report = knowledge_base.ingest(paths, progress=True)
+            report = knowledge_base.ingest(paths, progress=True, follow_symlinks=follow_symlinks)
         except KnowledgeBaseError as error:
             fail(str(error))
     for error in report.failed:
@@ -53,6 +62,7 @@ def ingest(
             f"added {len(report.added)}, updated {len(report.updated)}, unchanged {len(report.unchanged)}, "
             f"failed {len(report.failed)}; {report.chunks_written} chunks written, "
             f"{report.chunks_removed} removed, in {report.seconds:.1f} s"
+            + (f"; skipped {report.hidden} hidden files or folders" if report.hidden else "")
         )
     raise typer.Exit(EXIT_INPUT_FAILED if report.failed else EXIT_OK)
 
@@ -64,7 +74,12 @@ def search(
     as_json: JsonFlag = False,
 ) -> None:
     """Show the chunks closest in meaning to QUERY, best first."""
-    with _open(ctx) as knowledge_base:
+    if not query.strip():
+        fail(
+            'the search query is empty; give some words to look for, e.g. `tunedesk search "return policy"`',
+            EXIT_USAGE,
+        )
+    with _open(ctx, read_only=True) as knowledge_base:
         if not knowledge_base.documents():
             fail(
                 f"the knowledge base in {knowledge_base.directory} is empty; add documents with `tunedesk ingest PATH`"
@@ -80,13 +95,15 @@ def search(
     for rank, hit in enumerate(hits, 1):
         page = f", page {hit.page}" if hit.page is not None else ""
         where = " > ".join((hit.title, *hit.headings))
-        typer.echo(f"{rank}. [{hit.score:.3f}] {hit.source}{page}\n   {where}\n   {_excerpt(hit.text)}\n")
+        typer.echo(
+            f"{rank}. [{hit.score:.3f}] {printable(hit.source)}{page}\n   {printable(where)}\n   {_excerpt(hit.text)}\n"
+        )
 
 
 @docs_app.command("list")
 def list_documents(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """List the stored documents."""
-    with _open(ctx, with_model=False) as knowledge_base:
+    with _open(ctx, with_model=False, read_only=True) as knowledge_base:
         records = knowledge_base.documents()
     if as_json:
         typer.echo(json.dumps([asdict(record) for record in records], indent=2))
@@ -94,7 +111,9 @@ def list_documents(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     if not records:
         typer.echo("no documents yet; add some with `tunedesk ingest PATH`")
     for record in records:
-        typer.echo(f"{record.doc_id}  {record.chunk_count:5d} chunks  {record.updated_at}  {record.source}")
+        typer.echo(
+            f"{record.doc_id}  {record.chunk_count:5d} chunks  {record.updated_at}  {printable(record.source)}"
+        )
 
 
 @docs_app.command("remove")
@@ -112,10 +131,49 @@ def remove_document(
             fail(f"{error}; see `tunedesk docs list`")
         except KnowledgeBaseError as error:
             fail(str(error))
-    typer.echo(f"removed {record.doc_id} ({record.chunk_count} chunks): {record.source}")
+    typer.echo(f"removed {record.doc_id} ({record.chunk_count} chunks): {printable(record.source)}")
 
 
-def _open(ctx: typer.Context, *, with_model: bool = True) -> KnowledgeBase:
+def doctor(
+    ctx: typer.Context,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Do the safe repairs (loads the embedding model to re-embed).")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Check the index against the registry (ids, counts, files, SQLite integrity); say or do the repairs."""
+    with _open(ctx, with_model=repair, read_only=not repair) as knowledge_base:
+        try:
+            found = knowledge_base.verify().findings
+            done = knowledge_base.repair() if repair and any(f.repairable for f in found) else []
+            remaining = knowledge_base.verify().findings if done or repair else found
+        except (KnowledgeBaseError, sqlite3.DatabaseError) as error:
+            fail(
+                f"{knowledge_base.directory}: cannot check the knowledge base ({error}); ingest your documents again into an empty --home"
+            )
+    if as_json:
+        findings = [asdict(finding) for finding in found]
+        typer.echo(
+            json.dumps(
+                {"findings": findings, "repaired": done, "remaining": [asdict(f) for f in remaining]},
+                indent=2,
+            )
+        )
+    else:
+        for finding in found:
+            typer.echo(
+                f"problem: {printable(finding.problem)}\n  {'repair' if finding.repairable else 'by hand'}: {finding.action}"
+            )
+        for line in done:
+            typer.echo(f"repaired: {line}")
+        if not found:
+            typer.echo(f"no problems found in {printable(str(knowledge_base.directory))}")
+        elif not repair and any(f.repairable for f in found):
+            typer.echo("run `tunedesk doctor --repair` to do the repairs")
+    raise typer.Exit(EXIT_INPUT_FAILED if remaining else EXIT_OK)
+
+
+def _open(ctx: typer.Context, *, with_model: bool = True, read_only: bool = False) -> KnowledgeBase:
     settings = settings_of(ctx)
     if with_model:
         # Stdout and stderr are for results and errors; the per-tensor loading bar is neither.
@@ -123,9 +181,11 @@ def _open(ctx: typer.Context, *, with_model: bool = True) -> KnowledgeBase:
 
         transformers_logging.disable_progress_bar()
     try:
-        return open_knowledge_base(settings, with_model=with_model)
+        return open_knowledge_base(settings, with_model=with_model, read_only=read_only)
     except (IncompatibleIndexError, ValueError) as error:  # configuration, not input
         fail(str(error), EXIT_USAGE)
+    except KnowledgeBaseError as error:
+        fail(str(error))
     except OSError as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         fail(

@@ -113,7 +113,7 @@ def question_problems(line_no: int, record: dict, texts: dict[str, str], procedu
 
 @pytest.fixture(scope="module")
 def parsed() -> dict[str, ParsedDocument]:
-    files, errors = find_files([DOCS])
+    files, errors, _hidden = find_files([DOCS])
     assert not errors, [str(error) for error in errors]
     documents: dict[str, ParsedDocument] = {}
     failures = []

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.chunking import chunk_document, token_counter, token_limit
+from ingest.chunking import WINDOW_CHARS, chunk_document, token_counter, token_limit
 from ingest.document import Chunk, ParsedDocument
 from ingest.loaders import parse_file
 from ingest.sections import Piece, assemble, full_text
@@ -181,3 +181,31 @@ def test_any_text_chunks_within_limits_with_exact_offsets(tokenizer, text, chunk
     chunks = chunk(document, tokenizer, chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens)
     assert_valid(document, chunks, tokenizer, limit=chunk_tokens)
     assert bool(chunks) == bool(document.sections)
+
+
+def test_a_section_longer_than_a_window_is_chunked_window_by_window(tokenizer):
+    """A 200 KB section: chunks fit, offsets index the text, no chunk spans a window cut, and the chunks of
+    each window are exactly those of that window chunked on its own."""
+    paragraphs = [f"Paragraph {n} says the router restarts after update {n}. " * 3 for n in range(1500)]
+    document = assemble("Log", [Piece("\n\n".join(paragraphs))])
+    text = full_text(document)
+    assert len(text) > 3 * WINDOW_CHARS
+
+    chunks = chunk_document(document, tokenizer, chunk_tokens=64, overlap_tokens=8, max_tokens=256)
+
+    assert all(text[chunk.start : chunk.end] == chunk.text for chunk in chunks)
+    counts = tokenizer(
+        [chunk.text for chunk in chunks], add_special_tokens=False, padding=False, truncation=False
+    )
+    assert max(len(ids) for ids in counts["input_ids"]) <= 64
+    # The first window ends at a paragraph break inside the window size; chunk it alone and compare.
+    first_cut = text.rfind("\n\n", WINDOW_CHARS // 2, WINDOW_CHARS) + 2
+    alone = chunk_document(
+        assemble("Log", [Piece(text[:first_cut])]),
+        tokenizer,
+        chunk_tokens=64,
+        overlap_tokens=8,
+        max_tokens=256,
+    )
+    assert [chunk.text for chunk in chunks[: len(alone)]] == [chunk.text for chunk in alone]
+    assert chunks[len(alone)].start >= first_cut

@@ -159,9 +159,10 @@ def test_find_files_walks_sorted_skips_hidden_and_unsupported(tmp_path):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("x")
     (tmp_path / "named.png").write_text("x")
-    found, errors = find_files(
+    found, errors, hidden = find_files(
         [tmp_path, tmp_path / "b" / "1.txt", tmp_path / "missing.md", tmp_path / "named.png"]
     )
+    assert hidden == 2  # the folder .hidden and the file b/.secret.md
     relative = [path.relative_to(tmp_path).as_posix() for path in found]
     assert relative == ["a.pdf", "b/1.txt", "b/2.md", "c/deep/z.HTML"]
     assert [(Path(error.path).name, error.reason.split(";")[0]) for error in errors] == [

@@ -42,6 +42,9 @@ def open_knowledge_base(
         max_file_bytes=int(settings.ingest.max_file_mb * 2**20),
         parse_timeout_s=settings.ingest.parse_timeout_s,
         lock_timeout_s=settings.ingest.lock_timeout_s,
+        retrieval=settings.retrieval.mode,
+        candidates=settings.retrieval.candidates,
+        duplicate_similarity=settings.retrieval.duplicate_similarity,
     )
 
 

@@ -65,6 +65,28 @@ class IngestSettings(Section):
     )
 
 
+class RetrievalSettings(Section):
+    mode: Literal["hybrid", "dense", "keyword"] = Field(
+        "hybrid",
+        description="hybrid fuses the embedding and the FTS5 keyword channels; dense or keyword uses one.",
+    )
+    candidates: int = Field(50, gt=0, description="Chunks each channel contributes to the fusion.")
+    duplicate_similarity: float = Field(
+        0.95,
+        gt=0,
+        le=1.0,
+        description="Cosine similarity at which a lower-ranked chunk is dropped as a repeat of a kept one.",
+    )
+    calibration_fraction: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description="Share of the questions `tunedesk calibrate-search` fits the fusion weights on; "
+        "the rest are reported.",
+    )
+    calibration_seed: int = Field(13, description="Seed of the calibration/report split of the questions.")
+
+
 class ModelSettings(Section):
     base: str = Field(
         "SmolLM2-135M-Instruct",
@@ -228,6 +250,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = EmbeddingSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     ingest: IngestSettings = IngestSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
     model: ModelSettings = ModelSettings()
     data: DataSettings = DataSettings()
     training: TrainingSettings = TrainingSettings()

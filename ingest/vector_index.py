@@ -76,6 +76,10 @@ class FlatIndex:
     def ids(self) -> np.ndarray:
         return faiss.vector_to_array(self._index.id_map).astype(np.int64)
 
+    def vector(self, id_: int) -> np.ndarray:
+        """The stored vector of one id (raises RuntimeError for an unknown id)."""
+        return self._index.reconstruct(int(id_))
+
     def save(self, path: Path) -> None:
         write_atomically(path, lambda temp: faiss.write_index(self._index, str(temp)))
 

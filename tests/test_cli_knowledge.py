@@ -7,6 +7,7 @@ The output contract is what scripts rely on: JSON shapes, one-line errors on std
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,20 @@ def test_unloadable_embedding_model_is_a_one_line_usage_error(tmp_path, monkeypa
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1
     assert "embedding.model" in result.stderr and "no-such-model" in result.stderr
+
+
+def test_search_explain_shows_each_channels_rank_and_score(built):
+    home, _ = built
+    text = _run(home, "search", "hardware faults warranty years", "-k", "2", "--explain")
+    assert text.exit_code == 0, text.output
+    first = text.stdout.split("\n\n")[0]
+    assert "warranty.md" in first
+    assert re.search(r"dense #\d+ cosine 0\.\d{3} \| keyword #1 bm25 \d+\.\d\d \| fused 0\.\d{4}", first), (
+        first
+    )
+
+    hits = json.loads(_run(home, "search", "hardware faults warranty years", "--explain", "--json").stdout)
+    assert hits[0]["keyword_rank"] == 1 and hits[0]["dense_rank"] >= 1
+    assert hits[0]["fused"] > hits[-1]["fused"]
+    plain = json.loads(_run(home, "search", "hardware faults warranty years", "--json").stdout)
+    assert "dense_rank" not in plain[0]

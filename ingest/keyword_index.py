@@ -1,0 +1,95 @@
+"""The keyword channel: an SQLite FTS5 table of the chunks (title, headings and text), ranked by BM25.
+
+The table lives in the registry's database and its rows are written and deleted inside the
+registry's own transactions, with the chunk's id as the FTS rowid, so the keyword channel and the
+chunk store can never disagree about what exists. A database made before this table existed gets
+it filled from the stored chunks the first time it is opened. Knows nothing about FAISS or embeddings.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterable, Sequence
+
+# Porter stemming so "returning" finds "returns"; unicode61 folds case and accents.
+SCHEMA = "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(body, tokenize='porter unicode61')"
+
+# English function words: they carry no topic, and in an OR query they match nearly every chunk.
+STOP_WORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has
+    have having he her here hers herself him himself his how i if in into is it its itself just me
+    more most my myself no nor not now of off on once only or other our ours ourselves out over own
+    same she should so some such than that the their theirs them themselves then there these they
+    this those through to too under until up very was we were what when where which while who whom
+    why will with would you your yours yourself yourselves im ive id dont doesnt didnt cant isnt
+    wont get got""".split()  # noqa: SIM905
+)
+_WORD = re.compile(r"\w+")
+
+
+def keyword_text(title: str, headings: Sequence[str], text: str) -> str:
+    """What the keyword channel indexes for a chunk: where it sits, then what it says."""
+    context = " > ".join(part for part in (title, *headings) if part)
+    return f"{context}\n{text}" if context else text
+
+
+def match_expression(query: str) -> str | None:
+    """An FTS5 query matching any of the query's content words, each quoted so no word is read as
+    FTS syntax (AND, NEAR, a column name); None when the query has no content word."""
+    words = [word for word in _WORD.findall(query.lower()) if word not in STOP_WORDS and word.strip("_")]
+    unique = list(dict.fromkeys(words))
+    return " OR ".join(f'"{word}"' for word in unique) if unique else None
+
+
+def ensure_table(connection: sqlite3.Connection) -> None:
+    """Create the table; fill it from the stored chunks when it is new or does not match them."""
+    connection.execute(SCHEMA)
+    chunks = connection.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    indexed = connection.execute("SELECT count(*) FROM chunks_fts").fetchone()[0]
+    if chunks == indexed:
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        connection.execute("DELETE FROM chunks_fts")
+        rows = connection.execute("SELECT chunk_id, title, headings, text FROM chunks").fetchall()
+        insert_rows(connection, ((cid, title, json.loads(heads), text) for cid, title, heads, text in rows))
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+def insert_rows(connection: sqlite3.Connection, rows: Iterable[tuple[int, str, Sequence[str], str]]) -> None:
+    """Index (chunk id, title, headings, text) rows; call inside the transaction that stores the chunks."""
+    connection.executemany(
+        "INSERT INTO chunks_fts(rowid, body) VALUES (?, ?)",
+        [(cid, keyword_text(title, headings, text)) for cid, title, headings, text in rows],
+    )
+
+
+def delete_document(connection: sqlite3.Connection, doc_id: str) -> None:
+    """Drop a document's rows; call before its chunks are deleted, in the same transaction."""
+    connection.execute(
+        "DELETE FROM chunks_fts WHERE rowid IN (SELECT chunk_id FROM chunks WHERE doc_id = ?)", (doc_id,)
+    )
+
+
+def search(connection: sqlite3.Connection, query: str, k: int) -> list[tuple[int, float]]:
+    """(chunk id, BM25 score) of the `k` best-matching chunks, best first; higher scores are better."""
+    expression = match_expression(query)
+    if expression is None or k <= 0:
+        return []
+    # FTS5's bm25() is negated so that ascending order is best first; flip it back.
+    rows = connection.execute(
+        "SELECT rowid, -bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? "
+        "ORDER BY bm25(chunks_fts) LIMIT ?",
+        (expression, k),
+    ).fetchall()
+    return [(int(cid), float(score)) for cid, score in rows]
+
+
+def indexed_ids(connection: sqlite3.Connection) -> list[int]:
+    return [row[0] for row in connection.execute("SELECT rowid FROM chunks_fts").fetchall()]

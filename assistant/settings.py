@@ -87,6 +87,20 @@ class RetrievalSettings(Section):
     calibration_seed: int = Field(13, description="Seed of the calibration/report split of the questions.")
 
 
+class EmbedderTuningSettings(Section):
+    min_support: float = Field(
+        0.6,
+        gt=0,
+        le=1,
+        description="Share of an agent reply's content words a chunk must hold to become that turn's positive.",
+    )
+    epochs: float = Field(1.0, gt=0, description="Passes over the mined training pairs.")
+    learning_rate: float = Field(2e-5, gt=0)
+    batch_size: int = Field(
+        32, gt=1, description="Pairs per step; the other pairs of a batch are the negatives."
+    )
+
+
 class ModelSettings(Section):
     base: str = Field(
         "SmolLM2-135M-Instruct",
@@ -251,6 +265,7 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = ChunkingSettings()
     ingest: IngestSettings = IngestSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    embedder_tuning: EmbedderTuningSettings = EmbedderTuningSettings()
     model: ModelSettings = ModelSettings()
     data: DataSettings = DataSettings()
     training: TrainingSettings = TrainingSettings()

@@ -70,7 +70,7 @@ def main(args: argparse.Namespace) -> None:
     print(f"embedding model: {settings.embedding.model}; index: {settings.index_dir}")
     print(
         f"weights chosen on {calibration.calibration_questions} questions: dense {weights.dense:g}, "
-        f"keyword {weights.keyword:g}, rrf_k {weights.rrf_k:g}"
+        f"keyword {weights.keyword:g}, rrf_k {weights.rrf_k:g}, heading weight {weights.heading_weight:g}"
     )
     for split, count in (("report", len(report)), ("all", len(questions))):
         for mode in ("dense", "hybrid"):

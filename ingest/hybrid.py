@@ -28,6 +28,9 @@ class FusionWeights:
     dense: float = 1.0
     keyword: float = 1.0
     rrf_k: float = 60.0  # larger: the top few ranks count less against the rest
+    heading_weight: float = (
+        1.0  # keyword channel: a query word in the title or headings counts this many times
+    )
     calibrated_on: str = "defaults"  # where the weights came from, for people reading the file
 
 
@@ -92,9 +95,12 @@ def load_weights(directory: Path) -> FusionWeights:
         raise KnowledgeBaseError(
             f"{path}: unreadable fusion weights ({error}); delete it or run `tunedesk calibrate-search` again"
         ) from None
-    if weights.dense < 0 or weights.keyword < 0 or weights.dense + weights.keyword == 0 or weights.rrf_k < 0:
+    if (
+        min(weights.dense, weights.keyword, weights.rrf_k, weights.heading_weight) < 0
+        or weights.dense + weights.keyword == 0
+    ):
         raise KnowledgeBaseError(
-            f"{path}: weights must be >= 0, not both 0, and rrf_k >= 0; run `tunedesk calibrate-search` again"
+            f"{path}: weights must be >= 0 and dense, keyword not both 0; run `tunedesk calibrate-search` again"
         )
     return weights
 

@@ -1,4 +1,4 @@
-"""The keyword channel: an SQLite FTS5 table of the chunks (title, headings and text), ranked by BM25.
+"""The keyword channel: an SQLite FTS5 table of the chunks (title and headings; text), ranked by BM25.
 
 The table lives in the registry's database and its rows are written and deleted inside the
 registry's own transactions, with the chunk's id as the FTS rowid, so the keyword channel and the
@@ -14,7 +14,10 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 
 # Porter stemming so "returning" finds "returns"; unicode61 folds case and accents.
-SCHEMA = "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(body, tokenize='porter unicode61')"
+# Two columns so a match in the title or headings can weigh more than one in the text (`context_weight`).
+SCHEMA = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(context, body, tokenize='porter unicode61')"
+)
 
 # English function words: they carry no topic, and in an OR query they match nearly every chunk.
 STOP_WORDS = frozenset(
@@ -31,9 +34,13 @@ _WORD = re.compile(r"\w+")
 
 
 def keyword_text(title: str, headings: Sequence[str], text: str) -> str:
-    """What the keyword channel indexes for a chunk: where it sits, then what it says."""
-    context = " > ".join(part for part in (title, *headings) if part)
+    """A chunk's words as one text: where it sits, then what it says."""
+    context = context_of(title, headings)
     return f"{context}\n{text}" if context else text
+
+
+def context_of(title: str, headings: Sequence[str]) -> str:
+    return " > ".join(part for part in (title, *headings) if part)
 
 
 def match_expression(query: str) -> str | None:
@@ -46,13 +53,17 @@ def match_expression(query: str) -> str | None:
 
 def ensure_table(connection: sqlite3.Connection) -> None:
     """Create the table; fill it from the stored chunks when it is new or does not match them."""
+    columns = [row[1] for row in connection.execute("PRAGMA table_info(chunks_fts)").fetchall()]
     connection.execute(SCHEMA)
     chunks = connection.execute("SELECT count(*) FROM chunks").fetchone()[0]
     indexed = connection.execute("SELECT count(*) FROM chunks_fts").fetchone()[0]
-    if chunks == indexed:
+    if chunks == indexed and columns in ([], ["context", "body"]):
         return
     connection.execute("BEGIN IMMEDIATE")
     try:
+        if columns not in ([], ["context", "body"]):  # an earlier layout of this table: make it anew
+            connection.execute("DROP TABLE chunks_fts")
+            connection.execute(SCHEMA)
         connection.execute("DELETE FROM chunks_fts")
         rows = connection.execute("SELECT chunk_id, title, headings, text FROM chunks").fetchall()
         insert_rows(connection, ((cid, title, json.loads(heads), text) for cid, title, heads, text in rows))
@@ -65,8 +76,8 @@ def ensure_table(connection: sqlite3.Connection) -> None:
 def insert_rows(connection: sqlite3.Connection, rows: Iterable[tuple[int, str, Sequence[str], str]]) -> None:
     """Index (chunk id, title, headings, text) rows; call inside the transaction that stores the chunks."""
     connection.executemany(
-        "INSERT INTO chunks_fts(rowid, body) VALUES (?, ?)",
-        [(cid, keyword_text(title, headings, text)) for cid, title, headings, text in rows],
+        "INSERT INTO chunks_fts(rowid, context, body) VALUES (?, ?, ?)",
+        [(cid, context_of(title, headings), text) for cid, title, headings, text in rows],
     )
 
 
@@ -77,16 +88,19 @@ def delete_document(connection: sqlite3.Connection, doc_id: str) -> None:
     )
 
 
-def search(connection: sqlite3.Connection, query: str, k: int) -> list[tuple[int, float]]:
-    """(chunk id, BM25 score) of the `k` best-matching chunks, best first; higher scores are better."""
+def search(
+    connection: sqlite3.Connection, query: str, k: int, context_weight: float = 1.0
+) -> list[tuple[int, float]]:
+    """(chunk id, BM25 score) of the `k` best-matching chunks, best first; higher scores are better.
+    A query word found in the title or headings counts `context_weight` times one found in the text."""
     expression = match_expression(query)
     if expression is None or k <= 0:
         return []
     # FTS5's bm25() is negated so that ascending order is best first; flip it back.
     rows = connection.execute(
-        "SELECT rowid, -bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? "
-        "ORDER BY bm25(chunks_fts) LIMIT ?",
-        (expression, k),
+        "SELECT rowid, -bm25(chunks_fts, ?, 1.0) FROM chunks_fts WHERE chunks_fts MATCH ? "
+        "ORDER BY bm25(chunks_fts, ?, 1.0) LIMIT ?",
+        (context_weight, expression, context_weight, k),
     ).fetchall()
     return [(int(cid), float(score)) for cid, score in rows]
 

@@ -153,8 +153,9 @@ class KnowledgeBase:
                     index = self._index_at(generation)
                 except FileNotFoundError:
                     continue  # a newer commit replaced that file after we read its number: read again
-                dense, keyword = self._channels(index, snapshot, vector, query)
-                ranked = fuse(dense, keyword, load_weights(self.directory))
+                weights = load_weights(self.directory)
+                dense, keyword = self._channels(index, snapshot, vector, query, weights.heading_weight)
+                ranked = fuse(dense, keyword, weights)
                 kept = drop_near_duplicates(ranked, index.vector, self._duplicate_similarity, k)
                 stored = snapshot.chunks([candidate.chunk_id for candidate in kept])
             return [
@@ -168,10 +169,11 @@ class KnowledgeBase:
         )
 
     def channel_rankings(
-        self, queries: Sequence[str], n: int
-    ) -> list[tuple[Channel, Channel, dict[int, str]]]:
-        """For each query: the dense and keyword channels' top `n` (both, whatever the retrieval mode)
-        and the source of every chunk named; what calibration fuses with trial weights."""
+        self, queries: Sequence[str], n: int, heading_weights: Sequence[float] = (1.0,)
+    ) -> list[tuple[Channel, dict[float, Channel], dict[int, str]]]:
+        """For each query: the dense channel's top `n`, the keyword channel's top `n` for each heading
+        weight (whatever the retrieval mode), and the source of every chunk named; what calibration
+        fuses with trial weights."""
         vectors = self._require_embedder().encode(list(queries))
         with self._registry.snapshot() as snapshot:
             index = self._index_at(snapshot.generation())
@@ -179,8 +181,10 @@ class KnowledgeBase:
             for query, vector in zip(queries, vectors, strict=True):
                 scores, ids = index.search(vector[None, :], n)
                 dense = [(int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
-                keyword = snapshot.keyword_search(query, n)
-                named = {cid for cid, _ in dense + keyword}
+                keyword = {weight: snapshot.keyword_search(query, n, weight) for weight in heading_weights}
+                named = {cid for cid, _ in dense} | {
+                    cid for ranking in keyword.values() for cid, _ in ranking
+                }
                 sources = {cid: stored.source for cid, stored in snapshot.chunks(sorted(named)).items()}
                 rankings.append((dense, keyword, sources))
         return rankings
@@ -270,13 +274,17 @@ class KnowledgeBase:
         return loaded[1]
 
     def _channels(
-        self, index: FlatIndex, snapshot: Registry, vector: np.ndarray, query: str
+        self, index: FlatIndex, snapshot: Registry, vector: np.ndarray, query: str, heading_weight: float
     ) -> tuple[Channel, Channel]:
         dense: Channel = []
         if self._retrieval != "keyword":
             scores, ids = index.search(vector[None, :], self._candidates)
             dense = [(int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
-        keyword = snapshot.keyword_search(query, self._candidates) if self._retrieval != "dense" else []
+        keyword = (
+            snapshot.keyword_search(query, self._candidates, heading_weight)
+            if self._retrieval != "dense"
+            else []
+        )
         return dense, keyword
 
     def _chunking(self) -> str:

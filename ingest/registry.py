@@ -142,10 +142,11 @@ class Registry:
                 ).fetchall()
         return [row[0] for row in rows]
 
-    def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """(chunk id, BM25 score) of the `k` chunks best matching `query`'s words, best first."""
+    def keyword_search(self, query: str, k: int, context_weight: float = 1.0) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score) of the `k` chunks best matching `query`'s words, best first; a word in
+        the title or headings counts `context_weight` times."""
         with self._lock:
-            return keyword_index.search(self._connection, query, k)
+            return keyword_index.search(self._connection, query, k, context_weight)
 
     def keyword_ids(self) -> list[int]:
         """The chunk ids the keyword channel holds; always equal to `chunk_ids()`."""

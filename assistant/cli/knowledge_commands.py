@@ -131,7 +131,8 @@ def calibrate_search(
         return
     weights = result.weights
     typer.echo(
-        f"chose dense {weights.dense:g}, keyword {weights.keyword:g}, rrf_k {weights.rrf_k:g} on "
+        f"chose dense {weights.dense:g}, keyword {weights.keyword:g}, rrf_k {weights.rrf_k:g}, "
+        f"heading weight {weights.heading_weight:g} on "
         f"{result.calibration_questions} questions; saved for search. On the other {result.report_questions}:"
     )
     for name, scores in result.report.items():

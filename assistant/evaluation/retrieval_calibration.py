@@ -19,7 +19,7 @@ from assistant.evaluation import metrics
 from assistant.evaluation.questions import EvalQuestion, QuestionsError, load_questions
 from ingest.hybrid import FusionWeights
 from ingest.knowledge_base import KnowledgeBase
-from ingest.search_calibration import Judged, choose_weights, hits_at
+from ingest.search_calibration import HEADING_WEIGHTS, Judged, choose_weights, hits_at
 
 CUTOFFS = (1, 3, 5)
 # The channels alone and plain fusion, for comparison with the calibrated weights.
@@ -44,6 +44,7 @@ class SearchCalibration:
                 "dense": self.weights.dense,
                 "keyword": self.weights.keyword,
                 "rrf_k": self.weights.rrf_k,
+                "heading_weight": self.weights.heading_weight,
             },
             "calibration_questions": self.calibration_questions,
             "report_questions": self.report_questions,
@@ -65,7 +66,7 @@ def split_questions(
 
 def judge(knowledge_base: KnowledgeBase, questions: Sequence[EvalQuestion], candidates: int) -> list[Judged]:
     """Each question's two channel rankings and the chunks of its expected sources among them."""
-    rankings = knowledge_base.channel_rankings([q.question for q in questions], candidates)
+    rankings = knowledge_base.channel_rankings([q.question for q in questions], candidates, HEADING_WEIGHTS)
     return [
         Judged(
             dense,

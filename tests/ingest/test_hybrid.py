@@ -169,12 +169,17 @@ def test_context_line_fits_inside_the_models_window():
 
 def test_calibration_chooses_from_its_split_and_weights_file_round_trips(tmp_path):
     # Equal weights put chunk 2 first here (1/62 + 1/61 beats 1/61 + 1/63): only more dense weight finds 1.
-    dense_wins = Judged([(1, 0.9), (2, 0.8), (3, 0.7)], [(2, 5.0), (3, 4.0), (1, 3.0)], frozenset({1}))
-    keyword_wins = Judged([(1, 0.9), (2, 0.8)], [(2, 5.0), (1, 4.0)], frozenset({2}))
+    dense_wins = Judged([(1, 0.9), (2, 0.8), (3, 0.7)], {1.0: [(2, 5.0), (3, 4.0), (1, 3.0)]}, frozenset({1}))
+    keyword_wins = Judged([(1, 0.9), (2, 0.8)], {1.0: [(2, 5.0), (1, 4.0)]}, frozenset({2}))
     chosen = choose_weights([dense_wins] * 3, calibrated_on="test")
     assert chosen.dense > chosen.keyword
     assert hits_at([dense_wins], chosen, (1,))["hit@1"] == 1.0
     assert choose_weights([keyword_wins] * 3, calibrated_on="test").keyword > 0.5
+    # With a heading weight on offer under which the keyword channel ranks chunk 1 first, it is taken.
+    by_heading = Judged(
+        [(2, 0.9), (1, 0.8)], {1.0: [(2, 5.0), (1, 4.0)], 3.0: [(1, 9.0), (2, 5.0)]}, frozenset({1})
+    )
+    assert choose_weights([by_heading], calibrated_on="test").heading_weight == 3.0
     save_weights(tmp_path, chosen)
     assert load_weights(tmp_path) == chosen
     (tmp_path / "fusion.json").write_text('{"dense": -1, "keyword": 0, "rrf_k": 1}')
@@ -230,3 +235,23 @@ def test_calibrate_search_ignores_the_report_split(tmp_path, embedder):
     )
     assert first.report["calibrated"]["hit@1"] == 1.0
     assert second.report["calibrated"]["hit@1"] == 0.0
+
+
+def test_heading_weight_lifts_a_chunk_whose_heading_holds_the_query_words(tmp_path, embedder):
+    docs = _corpus(
+        tmp_path / "docs",
+        {
+            "a.md": "# Mesh points\n\nPlace each one halfway between the router and the dead zone.\n",
+            "b.md": "# Placement\n\nMesh points, mesh points, mesh points: the app shows where they work best.\n",
+        },
+    )
+    with _kb(tmp_path / "index", embedder) as kb:
+        kb.ingest([docs])
+    registry = Registry(tmp_path / "index" / "registry.sqlite3")
+    try:
+        names = {cid: Path(s.source).name for cid, s in registry.chunks(registry.chunk_ids()).items()}
+        plain = [names[cid] for cid, _ in registry.keyword_search("mesh points", 2)]
+        boosted = [names[cid] for cid, _ in registry.keyword_search("mesh points", 2, context_weight=5.0)]
+    finally:
+        registry.close()
+    assert plain[0] == "b.md" and boosted[0] == "a.md"

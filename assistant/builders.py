@@ -44,6 +44,9 @@ def open_knowledge_base(
         lock_timeout_s=settings.ingest.lock_timeout_s,
         commit_every=settings.ingest.commit_every,
         read_only=read_only,
+        retrieval=settings.retrieval.mode,
+        candidates=settings.retrieval.candidates,
+        duplicate_similarity=settings.retrieval.duplicate_similarity,
     )
 
 

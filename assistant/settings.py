@@ -81,6 +81,42 @@ class IngestSettings(Section):
     )
 
 
+class RetrievalSettings(Section):
+    mode: Literal["hybrid", "dense", "keyword"] = Field(
+        "hybrid",
+        description="hybrid fuses the embedding and the FTS5 keyword channels; dense or keyword uses one.",
+    )
+    candidates: int = Field(50, gt=0, description="Chunks each channel contributes to the fusion.")
+    duplicate_similarity: float = Field(
+        0.95,
+        gt=0,
+        le=1.0,
+        description="Cosine similarity at which a lower-ranked chunk is dropped as a repeat of a kept one.",
+    )
+    calibration_fraction: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description="Share of the questions `tunedesk calibrate-search` fits the fusion weights on; "
+        "the rest are reported.",
+    )
+    calibration_seed: int = Field(13, description="Seed of the calibration/report split of the questions.")
+
+
+class EmbedderTuningSettings(Section):
+    min_support: float = Field(
+        0.6,
+        gt=0,
+        le=1,
+        description="Share of an agent reply's content words a chunk must hold to become that turn's positive.",
+    )
+    epochs: float = Field(1.0, gt=0, description="Passes over the mined training pairs.")
+    learning_rate: float = Field(2e-5, gt=0)
+    batch_size: int = Field(
+        32, gt=1, description="Pairs per step; the other pairs of a batch are the negatives."
+    )
+
+
 class ModelSettings(Section):
     base: str = Field(
         "SmolLM2-135M-Instruct",
@@ -275,6 +311,8 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = EmbeddingSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     ingest: IngestSettings = IngestSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    embedder_tuning: EmbedderTuningSettings = EmbedderTuningSettings()
     model: ModelSettings = ModelSettings()
     data: DataSettings = DataSettings()
     training: TrainingSettings = TrainingSettings()

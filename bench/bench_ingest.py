@@ -30,8 +30,8 @@ sys.path.insert(0, str(REPO))
 
 from assistant.builders import build_embedder, open_knowledge_base  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
+from ingest.chunk_context import CONTEXT_SHARE, embedding_text  # noqa: E402
 from ingest.registry import Registry  # noqa: E402
-from ingest.staging import embedding_text  # noqa: E402
 
 TOPICS = [
     "router",
@@ -172,7 +172,11 @@ def main() -> None:
             assert len(again.unchanged) == args.files and again.chunks_written == 0
 
         registry = Registry(settings.index_dir / "registry.sqlite3")
-        texts = [embedding_text(stored.chunk) for stored in registry.chunks(registry.chunk_ids()).values()]
+        budget = embedder.max_tokens // CONTEXT_SHARE
+        texts = [
+            embedding_text(stored.chunk, embedder.tokenizer, budget)
+            for stored in registry.chunks(registry.chunk_ids()).values()
+        ]
         registry.close()
         # The baseline: the model's own encode over the same texts, one call, same batch size.
         started = time.perf_counter()

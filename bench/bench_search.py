@@ -75,7 +75,8 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as root:
-        settings = load_settings(home=Path(root) / "home", device="cpu")
+        # The dense channel alone: its results must equal raw FAISS's, which a fused ranking would not.
+        settings = load_settings(home=Path(root) / "home", device="cpu", **{"retrieval.mode": "dense"})
         embedder = build_embedder(settings)
         with open_knowledge_base(settings, embedder=embedder) as kb:
             started = time.perf_counter()

@@ -6,6 +6,8 @@ A crash before the transaction leaves generation n in force; after it, n+1. Read
 each search reads the committed generation (one cheap query) and reloads the index when it moved.
 A missing or corrupt index file of the committed generation is reported, not repaired: the fix is
 to build the index again in a fresh folder. Turning files into chunks and vectors is `staging`'s job.
+Search asks two channels, the FAISS vectors and the registry's FTS5 keyword table, and fuses their
+rankings (`hybrid`) with the weights calibrated for this folder.
 """
 
 from __future__ import annotations
@@ -18,13 +20,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from filelock import FileLock, Timeout
 
 from ingest.embeddings import Embedder
+from ingest.hybrid import Candidate, drop_near_duplicates, fuse, load_weights
 from ingest.loaders import find_files
-from ingest.manifest import KnowledgeBaseError, Manifest, check_compatible, load_manifest, save_manifest
+from ingest.manifest import (
+    KnowledgeBaseError,
+    Manifest,
+    check_compatible,
+    load_manifest,
+    save_manifest,
+    upgrade_manifest,
+)
 from ingest.registry import DocumentRecord, Registry, StoredChunk, chunk_id, document_id
 from ingest.staging import IngestReport, StagedDocument, select_changed, stage
 from ingest.vector_index import INDEX_TYPE, FlatIndex, IndexFiles
@@ -66,6 +77,15 @@ class SearchHit:
     headings: tuple[str, ...]
     start: int
     end: int
+    # What each channel said (rank None: that channel did not return the chunk); `tunedesk search --explain`.
+    fused: float = 0.0
+    dense_rank: int | None = None
+    keyword_rank: int | None = None
+    keyword_score: float | None = None
+
+
+Channel = list[tuple[int, float]]  # (chunk id, score), best first
+RetrievalMode = Literal["hybrid", "dense", "keyword"]
 
 
 class KnowledgeBase:
@@ -85,6 +105,9 @@ class KnowledgeBase:
         embed_group: int = 512,  # chunks encoded per call; the model sorts each group by length
         commit_every: int = 200,  # files per commit: what a crash can lose, against one index write each
         read_only: bool = False,  # never write a byte (listing, searching): works on read-only storage
+        retrieval: RetrievalMode = "hybrid",
+        candidates: int = 50,  # chunks each channel contributes to the fusion
+        duplicate_similarity: float = 0.95,  # cosine at which a lower-ranked chunk counts as a repeat
     ) -> None:
         if not read_only:
             try:
@@ -109,6 +132,9 @@ class KnowledgeBase:
         self._parse_workers = parse_workers
         self._embed_group = embed_group
         self._commit_every = commit_every
+        self._retrieval = retrieval
+        self._candidates = candidates
+        self._duplicate_similarity = duplicate_similarity
         self._lock = FileLock(directory / "write.lock", timeout=lock_timeout_s)
         manifest = load_manifest(directory)
         if manifest is not None and embedder is not None:
@@ -124,6 +150,8 @@ class KnowledgeBase:
                 f"{directory / 'registry.sqlite3'}: cannot open the registry ({error}); "
                 f"{'check the file is readable' if read_only else _WRITABLE_ADVICE}"
             ) from None
+        if manifest is not None and not read_only:
+            upgrade_manifest(directory, manifest)  # the registry has just added what the new version needs
         self._loaded: tuple[int, FlatIndex] | None = None
 
     def close(self) -> None:
@@ -143,8 +171,10 @@ class KnowledgeBase:
         return self._registry.documents()
 
     def search(self, query: str, k: int = 5) -> list[SearchHit]:
-        """The `k` chunks closest to `query`, best first, from the last committed generation."""
-        vector = self._require_embedder().encode([query])
+        """The `k` best chunks for `query`, fused from both channels, near-duplicates dropped, from the
+        last committed generation. `score` is the chunk's cosine similarity to the query whichever
+        channel found it, so a relevance threshold means the same in every retrieval mode."""
+        vector = self._require_embedder().encode([query])[0]
         for _attempt in range(3):
             with self._registry.snapshot() as snapshot:
                 generation = snapshot.generation()
@@ -152,17 +182,41 @@ class KnowledgeBase:
                     index = self._index_at(generation)
                 except FileNotFoundError:
                     continue  # a newer commit replaced that file after we read its number: read again
-                scores, ids = index.search(vector, k)
-                stored = snapshot.chunks([int(i) for i in ids[0] if i >= 0])
+                weights = load_weights(self.directory)
+                dense, keyword = self._channels(index, snapshot, vector, query, weights.heading_weight)
+                ranked = fuse(dense, keyword, weights)
+                kept = drop_near_duplicates(ranked, index.vector, self._duplicate_similarity, k)
+                stored = snapshot.chunks([candidate.chunk_id for candidate in kept])
             return [
-                _hit(stored[int(i)], float(s))
-                for s, i in zip(scores[0], ids[0], strict=True)
-                if int(i) in stored
+                _hit(stored[c.chunk_id], float(vector @ index.vector(c.chunk_id)), c)
+                for c in kept
+                if c.chunk_id in stored
             ]
         raise KnowledgeBaseError(
             f"{self._files.path(generation)}: the index file of the committed state is missing; "
             f"ingest your documents again into an empty --home"
         )
+
+    def channel_rankings(
+        self, queries: Sequence[str], n: int, heading_weights: Sequence[float] = (1.0,)
+    ) -> list[tuple[Channel, dict[float, Channel], dict[int, str]]]:
+        """For each query: the dense channel's top `n`, the keyword channel's top `n` for each heading
+        weight (whatever the retrieval mode), and the source of every chunk named; what calibration
+        fuses with trial weights."""
+        vectors = self._require_embedder().encode(list(queries))
+        with self._registry.snapshot() as snapshot:
+            index = self._index_at(snapshot.generation())
+            rankings = []
+            for query, vector in zip(queries, vectors, strict=True):
+                scores, ids = index.search(vector[None, :], n)
+                dense = [(int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
+                keyword = {weight: snapshot.keyword_search(query, n, weight) for weight in heading_weights}
+                named = {cid for cid, _ in dense} | {
+                    cid for ranking in keyword.values() for cid, _ in ranking
+                }
+                sources = {cid: stored.source for cid, stored in snapshot.chunks(sorted(named)).items()}
+                rankings.append((dense, keyword, sources))
+        return rankings
 
     def ingest(
         self, paths: Sequence[Path], *, progress: bool = False, follow_symlinks: bool = False
@@ -284,9 +338,27 @@ class KnowledgeBase:
             self._loaded = loaded
         return loaded[1]
 
+    def _channels(
+        self, index: FlatIndex, snapshot: Registry, vector: np.ndarray, query: str, heading_weight: float
+    ) -> tuple[Channel, Channel]:
+        dense: Channel = []
+        if self._retrieval != "keyword":
+            scores, ids = index.search(vector[None, :], self._candidates)
+            dense = [(int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
+        keyword = (
+            snapshot.keyword_search(query, self._candidates, heading_weight)
+            if self._retrieval != "dense"
+            else []
+        )
+        return dense, keyword
+
     def _chunking(self) -> str:
         embedder = self._require_embedder()
-        return f"chunk_tokens={self._chunk_tokens},overlap_tokens={self._overlap_tokens},max_tokens={embedder.max_tokens}"
+        # "context=reserved": title and headings fit inside the limit; older chunks get re-made once.
+        return (
+            f"chunk_tokens={self._chunk_tokens},overlap_tokens={self._overlap_tokens},"
+            f"max_tokens={embedder.max_tokens},context=reserved"
+        )
 
     def _commit(self, staged: Sequence[StagedDocument], removed: Sequence[str] = ()) -> tuple[int, int]:
         sources = [document.source for document in staged]
@@ -367,7 +439,7 @@ class KnowledgeBase:
             ) from None
 
 
-def _hit(stored: StoredChunk, score: float) -> SearchHit:
+def _hit(stored: StoredChunk, score: float, candidate: Candidate) -> SearchHit:
     chunk = stored.chunk
     return SearchHit(
         chunk_id=stored.chunk_id,
@@ -380,4 +452,8 @@ def _hit(stored: StoredChunk, score: float) -> SearchHit:
         headings=chunk.headings,
         start=chunk.start,
         end=chunk.end,
+        fused=candidate.fused,
+        dense_rank=candidate.dense_rank,
+        keyword_rank=candidate.keyword_rank,
+        keyword_score=candidate.keyword_score,
     )

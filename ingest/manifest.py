@@ -6,12 +6,15 @@ Knows nothing about FAISS or SQLite.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from ingest.atomic import write_text_atomically
 
-SCHEMA_VERSION = 1
+# 2: the registry holds an FTS5 keyword table. Version 1 folders are upgraded when opened (the table
+# is filled from the stored chunks); nothing older exists.
+SCHEMA_VERSION = 2
+UPGRADABLE_VERSIONS = (1,)
 MANIFEST_NAME = "manifest.json"
 
 
@@ -52,9 +55,15 @@ def load_manifest(directory: Path) -> Manifest | None:
         ) from None
 
 
+def upgrade_manifest(directory: Path, manifest: Manifest) -> None:
+    """Record the current schema version once an older folder has been brought up to it."""
+    if manifest.schema_version in UPGRADABLE_VERSIONS:
+        save_manifest(directory, replace(manifest, schema_version=SCHEMA_VERSION))
+
+
 def check_compatible(manifest: Manifest, *, embedding_model: str, dimension: int, location: Path) -> None:
     """Refuse an index built with another model: its vectors mean nothing to this one."""
-    if manifest.schema_version != SCHEMA_VERSION:
+    if manifest.schema_version not in (SCHEMA_VERSION, *UPGRADABLE_VERSIONS):
         raise IncompatibleIndexError(
             f"the index in {location} has schema version {manifest.schema_version}, this Tunedesk reads "
             f"version {SCHEMA_VERSION}; build the index again in another --home"

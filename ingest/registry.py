@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest import keyword_index
 from ingest.document import Chunk
 
 _SCHEMA = """
@@ -102,6 +103,7 @@ class Registry:
             self._connection.execute("PRAGMA synchronous=FULL")
             self._connection.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
             self._connection.executescript(_SCHEMA)
+            keyword_index.ensure_table(self._connection)
 
     def close(self) -> None:
         with self._lock:
@@ -145,6 +147,17 @@ class Registry:
                     "SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,)
                 ).fetchall()
         return [row[0] for row in rows]
+
+    def keyword_search(self, query: str, k: int, context_weight: float = 1.0) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score) of the `k` chunks best matching `query`'s words, best first; a word in
+        the title or headings counts `context_weight` times."""
+        with self._lock:
+            return keyword_index.search(self._connection, query, k, context_weight)
+
+    def keyword_ids(self) -> list[int]:
+        """The chunk ids the keyword channel holds; always equal to `chunk_ids()`."""
+        with self._lock:
+            return keyword_index.indexed_ids(self._connection)
 
     def chunks(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
         """The stored chunks with these ids (missing ids are left out)."""
@@ -195,6 +208,7 @@ class Registry:
             connection = self._connection
             connection.execute("BEGIN IMMEDIATE")
             try:
+                keyword_index.delete_chunks(connection, drop_chunk_ids)
                 connection.executemany(
                     "DELETE FROM chunks WHERE chunk_id = ?", [(int(i),) for i in drop_chunk_ids]
                 )
@@ -221,6 +235,7 @@ class Registry:
             connection.execute("BEGIN IMMEDIATE")
             try:
                 for record, chunks in documents:
+                    keyword_index.delete_document(connection, record.doc_id)
                     connection.execute("DELETE FROM chunks WHERE doc_id = ?", (record.doc_id,))
                     connection.execute(
                         "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -253,7 +268,11 @@ class Registry:
                             for ordinal, (cid, c) in enumerate(chunks)
                         ],
                     )
+                    keyword_index.insert_rows(
+                        connection, ((cid, c.title, c.headings, c.text) for cid, c in chunks)
+                    )
                 for doc_id in removed:
+                    keyword_index.delete_document(connection, doc_id)
                     connection.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
                     connection.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
                 connection.execute("UPDATE state SET value = ? WHERE key = 'generation'", (generation,))

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from ingest.chunk_context import context_budget, embedding_text
 from ingest.chunking import chunk_document
 from ingest.document import Chunk, IngestError
 from ingest.embeddings import Embedder
@@ -118,7 +119,7 @@ def stage(
     """Parse, chunk and embed `pending` in order; a file that fails goes to `report.failed` and is skipped."""
     if not pending:
         return
-    group: list[tuple[PendingFile, str, list[Chunk]]] = []
+    group: list[tuple[PendingFile, str, list[Chunk], list[str]]] = []
     group_chunks = 0
     parsed_stream = iter_parsed(
         [item.path for item in pending], max_bytes=max_bytes, parse_timeout_s=parse_timeout_s, workers=workers
@@ -130,12 +131,13 @@ def stage(
             try:
                 if isinstance(parsed, IngestError):
                     raise parsed
+                budget = context_budget(parsed, embedder.tokenizer, embedder.max_tokens)
                 chunks = chunk_document(
                     parsed,
                     embedder.tokenizer,
                     chunk_tokens=chunk_tokens,
                     overlap_tokens=overlap_tokens,
-                    max_tokens=embedder.max_tokens,
+                    max_tokens=embedder.max_tokens - budget,
                 )
                 if not chunks:
                     raise IngestError(
@@ -144,7 +146,8 @@ def stage(
             except IngestError as error:
                 report.failed.append(error)
                 continue
-            group.append((item, parsed.title, chunks))
+            texts = [embedding_text(chunk, embedder.tokenizer, budget) for chunk in chunks]
+            group.append((item, parsed.title, chunks, texts))
             group_chunks += len(chunks)
             # Large groups: the model sorts each call's texts by length, so less padding is computed.
             if group_chunks >= embed_group:
@@ -153,19 +156,14 @@ def stage(
     yield from _embed(embedder, group)
 
 
-def embedding_text(chunk: Chunk) -> str:
-    """What the model reads for a chunk: its title and headings first, since a section's text often
-    leaves out what it is about ("Opened items: 30 days" under "Returns")."""
-    context = " > ".join(part for part in (chunk.title, *chunk.headings) if part)
-    return f"{context}\n{chunk.text}" if context else chunk.text
-
-
-def _embed(embedder: Embedder, group: list[tuple[PendingFile, str, list[Chunk]]]) -> Iterator[StagedDocument]:
+def _embed(
+    embedder: Embedder, group: list[tuple[PendingFile, str, list[Chunk], list[str]]]
+) -> Iterator[StagedDocument]:
     if not group:
         return
-    vectors = embedder.encode([embedding_text(chunk) for _, _, chunks in group for chunk in chunks])
+    vectors = embedder.encode([text for *_, texts in group for text in texts])
     offset = 0
-    for item, title, chunks in group:
+    for item, title, chunks, _ in group:
         rows = vectors[offset : offset + len(chunks)]
         offset += len(chunks)
         yield StagedDocument(item.source, title, item.content_hash, item.size_bytes, chunks, rows)

@@ -76,6 +76,10 @@ class FlatIndex:
     def ids(self) -> np.ndarray:
         return faiss.vector_to_array(self._index.id_map).astype(np.int64)
 
+    def vector(self, id_: int) -> np.ndarray:
+        """The stored vector of one id (raises RuntimeError for an unknown id)."""
+        return self._index.reconstruct(int(id_))
+
     def save(self, path: Path) -> None:
         """Write atomically. Serialised in memory first (a transient copy of the vectors) and written by
         Python, so a full disk or read-only folder surfaces as a plain `OSError`, not FAISS's C++ trace."""

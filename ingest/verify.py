@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ingest.chunk_context import CONTEXT_SHARE, embedding_text
 from ingest.embeddings import Embedder
 from ingest.manifest import MANIFEST_NAME, KnowledgeBaseError, load_manifest
 from ingest.registry import Registry
-from ingest.staging import embedding_text
 from ingest.vector_index import FlatIndex, IndexFiles
 
 _EMBED_GROUP = 512  # chunks re-embedded per encode call
@@ -181,7 +181,12 @@ def repair(
         ids = list(stored)
         for start in range(0, len(ids), _EMBED_GROUP):
             group = ids[start : start + _EMBED_GROUP]
-            vectors = embedder.encode([embedding_text(stored[i].chunk) for i in group])
+            # A quarter of the window is the largest room ingest keeps for a context line, and no line
+            # shorter than its document's room is ever cut: the same text ingest embedded.
+            budget = embedder.max_tokens // CONTEXT_SHARE
+            vectors = embedder.encode(
+                [embedding_text(stored[i].chunk, embedder.tokenizer, budget) for i in group]
+            )
             index.add(np.array(group, dtype=np.int64), vectors)
         generation = inspection.generation + 1
         files.save(index, generation)

@@ -7,6 +7,7 @@ The output contract is what scripts rely on: JSON shapes, one-line errors on std
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -199,3 +200,20 @@ def test_hostile_names_and_links_are_refused_escaped_and_counted(tmp_path, corpu
     followed = _run(home, "ingest", str(corpus), "--follow-symlinks", "--json")
     assert followed.exit_code == 1  # the binary file still fails
     assert json.loads(followed.stdout)["added"] == [str(outside)]
+
+
+def test_search_explain_shows_each_channels_rank_and_score(built):
+    home, _ = built
+    text = _run(home, "search", "hardware faults warranty years", "-k", "2", "--explain")
+    assert text.exit_code == 0, text.output
+    first = text.stdout.split("\n\n")[0]
+    assert "warranty.md" in first
+    assert re.search(r"dense #\d+ cosine 0\.\d{3} \| keyword #1 bm25 \d+\.\d\d \| fused 0\.\d{4}", first), (
+        first
+    )
+
+    hits = json.loads(_run(home, "search", "hardware faults warranty years", "--explain", "--json").stdout)
+    assert hits[0]["keyword_rank"] == 1 and hits[0]["dense_rank"] >= 1
+    assert hits[0]["fused"] > hits[-1]["fused"]
+    plain = json.loads(_run(home, "search", "hardware faults warranty years", "--json").stdout)
+    assert "dense_rank" not in plain[0]

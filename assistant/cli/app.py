@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 from assistant.cli import (
     chat_commands,
     data_commands,
+    embedder_commands,
     eval_commands,
     finetune_commands,
     knowledge_commands,
@@ -80,6 +81,7 @@ def configure(
 
 
 knowledge_commands.register(app)
+embedder_commands.register(app)
 data_commands.register(app)
 finetune_commands.register(app)
 chat_commands.register(app)

@@ -1,4 +1,4 @@
-"""CLI commands: `ingest`, `docs list|remove`, `search`, `doctor`.
+"""CLI commands: `ingest`, `docs list|remove`, `search`, `doctor`, `calibrate-search`.
 
 Output contract (scripts rely on it): `--json` prints one JSON document on stdout; errors are one
 line each on stderr; exit 0 = everything went in or was unchanged, 1 = some input failed (the rest
@@ -18,7 +18,7 @@ import typer
 from assistant.builders import open_knowledge_base
 from assistant.cli.context import EXIT_INPUT_FAILED, EXIT_OK, EXIT_USAGE, fail, settings_of
 from ingest.document import printable
-from ingest.knowledge_base import KnowledgeBase, KnowledgeBaseError, UnknownDocumentError
+from ingest.knowledge_base import KnowledgeBase, KnowledgeBaseError, SearchHit, UnknownDocumentError
 from ingest.manifest import IncompatibleIndexError
 
 docs_app = typer.Typer(help="List or remove the documents in the knowledge base.", no_args_is_help=True)
@@ -31,6 +31,7 @@ def register(app: typer.Typer) -> None:
     app.command("ingest")(ingest)
     app.command("search")(search)
     app.command("doctor")(doctor)
+    app.command("calibrate-search")(calibrate_search)
     app.add_typer(docs_app, name="docs")
 
 
@@ -71,9 +72,12 @@ def search(
     ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="What to look for.")],
     k: Annotated[int, typer.Option("-k", "--top-k", min=1, help="How many chunks to return.")] = 5,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show each channel's rank and score behind every result.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Show the chunks closest in meaning to QUERY, best first."""
+    """Show the chunks that best match QUERY (meaning and keywords fused), best first."""
     if not query.strip():
         fail(
             'the search query is empty; give some words to look for, e.g. `tunedesk search "return policy"`',
@@ -90,14 +94,64 @@ def search(
             fail(str(error))
     if as_json:
         fields = ("doc_id", "source", "title", "page", "score", "text")
+        if explain:
+            fields += ("fused", "dense_rank", "keyword_rank", "keyword_score")
         typer.echo(json.dumps([{name: getattr(hit, name) for name in fields} for hit in hits], indent=2))
         return
     for rank, hit in enumerate(hits, 1):
         page = f", page {hit.page}" if hit.page is not None else ""
         where = " > ".join((hit.title, *hit.headings))
+        why = f"\n   {explanation(hit)}" if explain else ""
         typer.echo(
-            f"{rank}. [{hit.score:.3f}] {printable(hit.source)}{page}\n   {printable(where)}\n   {_excerpt(hit.text)}\n"
+            f"{rank}. [{hit.score:.3f}] {printable(hit.source)}{page}\n   {printable(where)}{why}\n   {_excerpt(hit.text)}\n"
         )
+
+
+def explanation(hit: SearchHit) -> str:
+    """One line: each channel's rank and score for a hit, and the fused score that ordered it."""
+    dense = f"dense #{hit.dense_rank} cosine {hit.score:.3f}" if hit.dense_rank else "dense -"
+    keyword = f"keyword #{hit.keyword_rank} bm25 {hit.keyword_score:.2f}" if hit.keyword_rank else "keyword -"
+    return f"{dense} | {keyword} | fused {hit.fused:.4f}"
+
+
+def calibrate_search(
+    ctx: typer.Context,
+    questions_file: Annotated[
+        Path, typer.Argument(help="JSONL evaluation questions; those with `sources` are used.")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Choose the hybrid-search fusion weights on one split of the questions, report hit@k on the other."""
+    from assistant.evaluation.questions import QuestionsError
+    from assistant.evaluation.retrieval_calibration import calibrate_search as run_calibration
+    from ingest.hybrid import save_weights
+
+    options = settings_of(ctx).retrieval
+    with _open(ctx) as knowledge_base:
+        if not knowledge_base.documents():
+            fail(f"the knowledge base in {knowledge_base.directory} is empty; ingest documents first")
+        try:
+            result = run_calibration(
+                knowledge_base,
+                questions_file,
+                fraction=options.calibration_fraction,
+                seed=options.calibration_seed,
+                candidates=options.candidates,
+            )
+        except (QuestionsError, ValueError, KnowledgeBaseError) as error:
+            fail(str(error))
+        save_weights(knowledge_base.directory, result.weights)
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    weights = result.weights
+    typer.echo(
+        f"chose dense {weights.dense:g}, keyword {weights.keyword:g}, rrf_k {weights.rrf_k:g}, "
+        f"heading weight {weights.heading_weight:g} on "
+        f"{result.calibration_questions} questions; saved for search. On the other {result.report_questions}:"
+    )
+    for name, scores in result.report.items():
+        typer.echo(f"  {name:<11}" + "  ".join(f"{metric} {value:.3f}" for metric, value in scores.items()))
 
 
 @docs_app.command("list")

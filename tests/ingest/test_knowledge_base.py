@@ -52,10 +52,12 @@ def _write(folder: Path, files: dict[str, str]) -> list[Path]:
 
 
 def _on_disk(directory: Path, dimension: int = 256) -> tuple[list[int], list[int]]:
-    """(index ids, registry chunk ids) as a fresh reader sees them: the committed generation's file."""
+    """(index ids, registry chunk ids) as a fresh reader sees them: the committed generation's file.
+    The keyword channel's rows must always be exactly the registry's chunks."""
     registry = Registry(directory / "registry.sqlite3")
     try:
         index = IndexFiles(directory, dimension).load(registry.generation())
+        assert sorted(registry.keyword_ids()) == sorted(registry.chunk_ids())
         return sorted(index.ids().tolist()), sorted(registry.chunk_ids())
     finally:
         registry.close()
@@ -129,7 +131,7 @@ def test_another_embedding_model_is_refused_with_a_clear_message(tmp_path, embed
         _open(tmp_path / "index", other)
     manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
     assert manifest["embedding_model"] == "hashing-bag-of-words-256" and manifest["dimension"] == 256
-    assert (manifest["chunk_tokens"], manifest["overlap_tokens"], manifest["schema_version"]) == (40, 8, 1)
+    assert (manifest["chunk_tokens"], manifest["overlap_tokens"], manifest["schema_version"]) == (40, 8, 2)
 
 
 def test_changed_chunking_settings_rechunk_unchanged_files(tmp_path, embedder):

@@ -1,0 +1,114 @@
+"""The keyword channel: an SQLite FTS5 table of the chunks (title and headings; text), ranked by BM25.
+
+The table lives in the registry's database and its rows are written and deleted inside the
+registry's own transactions, with the chunk's id as the FTS rowid, so the keyword channel and the
+chunk store can never disagree about what exists. A database made before this table existed gets
+it filled from the stored chunks the first time it is opened. Knows nothing about FAISS or embeddings.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterable, Sequence
+
+# Porter stemming so "returning" finds "returns"; unicode61 folds case and accents.
+# Two columns so a match in the title or headings can weigh more than one in the text (`context_weight`).
+SCHEMA = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(context, body, tokenize='porter unicode61')"
+)
+
+# English function words: they carry no topic, and in an OR query they match nearly every chunk.
+STOP_WORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has
+    have having he her here hers herself him himself his how i if in into is it its itself just me
+    more most my myself no nor not now of off on once only or other our ours ourselves out over own
+    same she should so some such than that the their theirs them themselves then there these they
+    this those through to too under until up very was we were what when where which while who whom
+    why will with would you your yours yourself yourselves im ive id dont doesnt didnt cant isnt
+    wont get got""".split()  # noqa: SIM905
+)
+_WORD = re.compile(r"\w+")
+
+
+def keyword_text(title: str, headings: Sequence[str], text: str) -> str:
+    """A chunk's words as one text: where it sits, then what it says."""
+    context = context_of(title, headings)
+    return f"{context}\n{text}" if context else text
+
+
+def context_of(title: str, headings: Sequence[str]) -> str:
+    return " > ".join(part for part in (title, *headings) if part)
+
+
+def match_expression(query: str) -> str | None:
+    """An FTS5 query matching any of the query's content words, each quoted so no word is read as
+    FTS syntax (AND, NEAR, a column name); None when the query has no content word."""
+    words = [word for word in _WORD.findall(query.lower()) if word not in STOP_WORDS and word.strip("_")]
+    unique = list(dict.fromkeys(words))
+    return " OR ".join(f'"{word}"' for word in unique) if unique else None
+
+
+def ensure_table(connection: sqlite3.Connection) -> None:
+    """Create the table; fill it from the stored chunks when it is new or does not match them."""
+    columns = [row[1] for row in connection.execute("PRAGMA table_info(chunks_fts)").fetchall()]
+    connection.execute(SCHEMA)
+    chunks = connection.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    indexed = connection.execute("SELECT count(*) FROM chunks_fts").fetchone()[0]
+    if chunks == indexed and columns in ([], ["context", "body"]):
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        if columns not in ([], ["context", "body"]):  # an earlier layout of this table: make it anew
+            connection.execute("DROP TABLE chunks_fts")
+            connection.execute(SCHEMA)
+        connection.execute("DELETE FROM chunks_fts")
+        rows = connection.execute("SELECT chunk_id, title, headings, text FROM chunks").fetchall()
+        insert_rows(connection, ((cid, title, json.loads(heads), text) for cid, title, heads, text in rows))
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+def insert_rows(connection: sqlite3.Connection, rows: Iterable[tuple[int, str, Sequence[str], str]]) -> None:
+    """Index (chunk id, title, headings, text) rows; call inside the transaction that stores the chunks."""
+    connection.executemany(
+        "INSERT INTO chunks_fts(rowid, context, body) VALUES (?, ?, ?)",
+        [(cid, context_of(title, headings), text) for cid, title, headings, text in rows],
+    )
+
+
+def delete_document(connection: sqlite3.Connection, doc_id: str) -> None:
+    """Drop a document's rows; call before its chunks are deleted, in the same transaction."""
+    connection.execute(
+        "DELETE FROM chunks_fts WHERE rowid IN (SELECT chunk_id FROM chunks WHERE doc_id = ?)", (doc_id,)
+    )
+
+
+def delete_chunks(connection: sqlite3.Connection, chunk_ids: Sequence[int]) -> None:
+    """Remove these chunks' rows (inside the caller's transaction)."""
+    connection.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(int(i),) for i in chunk_ids])
+
+
+def search(
+    connection: sqlite3.Connection, query: str, k: int, context_weight: float = 1.0
+) -> list[tuple[int, float]]:
+    """(chunk id, BM25 score) of the `k` best-matching chunks, best first; higher scores are better.
+    A query word found in the title or headings counts `context_weight` times one found in the text."""
+    expression = match_expression(query)
+    if expression is None or k <= 0:
+        return []
+    # FTS5's bm25() is negated so that ascending order is best first; flip it back.
+    rows = connection.execute(
+        "SELECT rowid, -bm25(chunks_fts, ?, 1.0) FROM chunks_fts WHERE chunks_fts MATCH ? "
+        "ORDER BY bm25(chunks_fts, ?, 1.0) LIMIT ?",
+        (context_weight, expression, context_weight, k),
+    ).fetchall()
+    return [(int(cid), float(score)) for cid, score in rows]
+
+
+def indexed_ids(connection: sqlite3.Connection) -> list[int]:
+    return [row[0] for row in connection.execute("SELECT rowid FROM chunks_fts").fetchall()]

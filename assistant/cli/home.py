@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-READ_ONLY_COMMANDS = frozenset({"docs list", "search", "adapters list", "keys list", "feedback export"})
+# `doctor --repair` writes, but on a read-only home the knowledge base refuses it in one line itself.
+READ_ONLY_COMMANDS = frozenset(
+    {"docs list", "search", "doctor", "adapters list", "keys list", "feedback export"}
+)
 # These write only the base model converted once under <home>/models, so they still run on a read-only
 # home that already holds it (anything else they cannot write is reported by the last-resort handler).
 CACHE_ONLY_COMMANDS = frozenset({"ask", "compare", "data check"})

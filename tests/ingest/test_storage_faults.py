@@ -32,10 +32,10 @@ def _umount(target: Path) -> None:
 
 @pytest.fixture
 def tmpfs(tmp_path) -> Iterator[Path]:
-    """A 4 MiB tmpfs, unmounted afterwards."""
+    """A 16 MiB tmpfs (room for a small index and its SQLite write-ahead log), unmounted afterwards."""
     target = tmp_path / "small-disk"
     target.mkdir()
-    if os.geteuid() != 0 or not _mount("-t", "tmpfs", "-o", "size=4m", "tmpfs", str(target)):
+    if os.geteuid() != 0 or not _mount("-t", "tmpfs", "-o", "size=16m", "tmpfs", str(target)):
         pytest.skip("needs root and a working `mount -t tmpfs`")
     yield target
     _umount(target)

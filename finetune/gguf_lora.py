@@ -39,10 +39,18 @@ def permute_rows(weight: np.ndarray, n_head: int) -> np.ndarray:
     )
 
 
-def export_gguf_lora(adapter_folder: Path, *, base_model: str, out: Path | None = None) -> Path:
-    """Write `adapter_folder`'s LoRA as GGUF (default: `adapter_folder/adapter_model.gguf`); return its path."""
+def exportable(adapter_folder: Path) -> bool:
+    """Whether the adapter's base architecture has a GGUF layout here (others are served by transformers)."""
+    config = _read_json(adapter_folder / "adapter_config.json")
+    base_config = _read_json(Path(config["base_model_name_or_path"]) / "config.json")
+    return base_config.get("model_type") in ARCHITECTURES
+
+
+def export_gguf_lora(adapter_folder: Path, *, name: str, base_model: str) -> Path:
+    """Write `adapter_folder`'s LoRA (adapter `name`, trained on `base_model`) as
+    `adapter_folder/adapter_model.gguf`; return that path."""
     import gguf
-    from safetensors.numpy import load_file
+    from safetensors.torch import load_file
 
     config = _read_json(adapter_folder / "adapter_config.json")
     if config.get("peft_type") != "LORA" or config.get("use_dora"):
@@ -60,7 +68,11 @@ def export_gguf_lora(adapter_folder: Path, *, base_model: str, out: Path | None 
     n_head = int(base_config["num_attention_heads"])
     n_head_kv = int(base_config.get("num_key_value_heads") or n_head)
     names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, int(base_config["num_hidden_layers"]))
-    weights = load_file(str(adapter_folder / "adapter_model.safetensors"))
+    # Through torch: numpy has no bfloat16, the dtype of adapters trained on a GPU.
+    weights = {
+        key: tensor.float().numpy()
+        for key, tensor in load_file(str(adapter_folder / "adapter_model.safetensors")).items()
+    }
     rank = int(config["r"])
     scaling = float(config["lora_alpha"]) / (rank**0.5 if config.get("use_rslora") else rank)
 
@@ -87,18 +99,18 @@ def export_gguf_lora(adapter_folder: Path, *, base_model: str, out: Path | None 
         writer.add_type(gguf.GGUFType.ADAPTER)
         writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
         writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, scaling * rank)
-        writer.add_name(adapter_folder.name)
+        writer.add_name(name)
         # The base it belongs to, so a mismatch is reported by name, not only by shape.
         writer.add_base_model_count(1)
         writer.add_base_model_name(0, base_model)
-        for name, tensor in tensors.items():
-            writer.add_tensor(name, tensor)
+        for tensor_name, tensor in tensors.items():
+            writer.add_tensor(tensor_name, tensor)
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file()
         writer.close()
 
-    target_path = out or adapter_folder / GGUF_NAME
+    target_path = adapter_folder / GGUF_NAME
     write_atomically(target_path, write)
     return target_path
 

@@ -55,7 +55,7 @@ def train_lora(model_dir: Path, tokenizer, folder: Path, text: str, seed: int) -
     assert changed, "training left every lora_B at its initial zeros"
     model.peft_config["default"].base_model_name_or_path = str(model_dir)
     model.save_pretrained(folder, safe_serialization=True)
-    export_gguf_lora(folder, base_model="tiny-llama")
+    export_gguf_lora(folder, name=folder.name, base_model=str(model_dir))
     return folder
 
 

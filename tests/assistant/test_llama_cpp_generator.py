@@ -83,6 +83,7 @@ def llama(tiny_gguf, loras) -> LlamaCppGenerator:
     return LlamaCppGenerator(tiny_gguf, find_adapters=lambda: files, threads=2, slots=2, max_new_tokens=20)
 
 
+@pytest.mark.slow  # trains two LoRAs on the tiny model first
 def test_greedy_answers_equal_transformers_with_and_without_the_lora(llama, reference):
     for messages in PROMPTS:
         for adapter in (None, "alpha", "beta"):
@@ -95,6 +96,7 @@ def test_greedy_answers_equal_transformers_with_and_without_the_lora(llama, refe
         assert llama.complete(messages, adapter=None).text != llama.complete(messages, adapter="alpha").text
 
 
+@pytest.mark.slow  # trains two LoRAs on the tiny model first
 def test_tokens_and_control_tokens_come_from_the_model(llama, reference):
     for messages in PROMPTS:
         assert llama.count_tokens(messages) == reference.count_tokens(messages)
@@ -102,6 +104,7 @@ def test_tokens_and_control_tokens_come_from_the_model(llama, reference):
     assert sorted(llama.adapters) == ["alpha", "beta"]
 
 
+@pytest.mark.slow  # trains two LoRAs on the tiny model first
 def test_streaming_matches_complete_and_stops_at_stop_strings(llama):
     messages = PROMPTS[0]
     whole = llama.complete(messages, adapter="alpha")
@@ -116,6 +119,7 @@ def test_streaming_matches_complete_and_stops_at_stop_strings(llama):
     assert "steps" not in stopped.text and stopped.usage.completion_tokens < whole.usage.completion_tokens
 
 
+@pytest.mark.slow  # trains two LoRAs on the tiny model first
 def test_a_stream_whose_reader_goes_away_stops_decoding(llama):
     stream = llama.stream(PROMPTS[1], adapter=None, sampling=Sampling(max_new_tokens=2000))
     next(stream)
@@ -124,6 +128,7 @@ def test_a_stream_whose_reader_goes_away_stops_decoding(llama):
     assert llama.complete(PROMPTS[1], adapter="beta").text.startswith("Beta warranty")
 
 
+@pytest.mark.slow  # trains two LoRAs on the tiny model first
 def test_two_requests_with_different_adapters_at_once_each_get_their_own(llama):
     expected = {name: llama.complete(PROMPTS[2], adapter=name).text for name in ("alpha", "beta")}
     results: dict[str, list[str]] = {"alpha": [], "beta": []}
@@ -141,6 +146,7 @@ def test_two_requests_with_different_adapters_at_once_each_get_their_own(llama):
     assert expected["alpha"] != expected["beta"]
 
 
+@pytest.mark.slow  # trains two LoRAs on the tiny model first
 def test_an_adapter_added_or_retrained_while_serving_is_used_without_a_restart(tiny_gguf, loras, tmp_path):
     files: dict[str, Path] = {}
     generator = LlamaCppGenerator(
@@ -160,23 +166,31 @@ def test_an_adapter_added_or_retrained_while_serving_is_used_without_a_restart(t
     assert generator.complete(PROMPTS[0], adapter=None).text == base
 
 
-def test_bad_files_are_refused_by_name_before_llama_cpp_sees_them(tiny_gguf, loras, tmp_path):
+@pytest.fixture
+def random_lora(adapters_dir, tiny_model_dir, tmp_path) -> Path:
+    """The shared random (untrained) adapter `alpha`, exported to GGUF in a copy."""
+    folder = tmp_path / "alpha"
+    shutil.copytree(adapters_dir / "alpha", folder)
+    return export_gguf_lora(folder, name="alpha", base_model=str(tiny_model_dir))
+
+
+def test_bad_files_are_refused_by_name_before_llama_cpp_sees_them(tiny_gguf, random_lora, tmp_path):
     not_gguf = tmp_path / "notes.gguf"
     not_gguf.write_text("just some text, not a model\n", encoding="utf-8")
     truncated = tmp_path / "truncated.gguf"
     truncated.write_bytes(tiny_gguf.read_bytes()[: tiny_gguf.stat().st_size // 2])
-    for bad in (not_gguf, truncated, loras["alpha"] / GGUF_NAME):
+    for bad in (not_gguf, truncated, random_lora):
         with pytest.raises(GGUFFileError, match=str(bad)) as error:
             LlamaCppGenerator(bad, find_adapters=dict, threads=1, slots=1)
         assert "\n" not in str(error.value)
 
     other_base = tmp_path / "other.gguf"  # same architecture, other dimensions: a LoRA for another model
-    write_wide_lora(loras["alpha"], other_base)
+    write_wide_lora(random_lora, other_base)
     truncated_lora = tmp_path / "cut.gguf"
-    whole = (loras["beta"] / GGUF_NAME).read_bytes()
+    whole = random_lora.read_bytes()
     truncated_lora.write_bytes(whole[: len(whole) - 100])
     files = {
-        "alpha": loras["alpha"] / GGUF_NAME,
+        "alpha": random_lora,
         "model": tiny_gguf,
         "notes": not_gguf,
         "other": other_base,
@@ -198,17 +212,20 @@ def test_bad_files_are_refused_by_name_before_llama_cpp_sees_them(tiny_gguf, lor
         with pytest.raises(GenerationError, match=reason) as error:
             generator.complete(PROMPTS[0], adapter=name)
         assert str(files[name]) in str(error.value) and "\n" not in str(error.value)
-    # The good adapter and the base keep answering.
-    assert generator.complete(PROMPTS[0], adapter="alpha").text.startswith("Alpha")
+    # The good adapter and the base keep answering, each with its own weights.
+    tuned = generator.complete(PROMPTS[0], adapter="alpha")
+    assert (
+        tuned.usage.completion_tokens > 0 and tuned.text != generator.complete(PROMPTS[0], adapter=None).text
+    )
     assert generator.complete(PROMPTS[0], adapter=None).usage.completion_tokens > 0
 
 
-def write_wide_lora(folder: Path, out: Path) -> None:
-    """`folder`'s LoRA with every lora_b twice as wide: what a LoRA of a larger model of the family looks like."""
+def write_wide_lora(lora: Path, out: Path) -> None:
+    """`lora` with every lora_b twice as wide: what a LoRA of a larger model of the family looks like."""
     import gguf
     import numpy as np
 
-    reader = gguf.GGUFReader(folder / GGUF_NAME)
+    reader = gguf.GGUFReader(lora)
     writer = gguf.GGUFWriter(out, "llama")
     writer.add_type(gguf.GGUFType.ADAPTER)
     writer.add_string(gguf.Keys.Adapter.TYPE, "lora")

@@ -112,17 +112,13 @@ class LlamaCppGenerator:
         self._lock = threading.Lock()
         self._gate = _AdapterGate()
         self._checked_at = 0.0
-        self._loaded = self._load(self._adapter_files())
+        self._loaded = self._load(dict(find_adapters()))
 
     @property
     def adapters(self) -> list[str]:
         """Every adapter name found, served or not (asking for a broken one says what is wrong)."""
         loaded = self._current()
         return sorted(set(loaded.lora_ids) | set(loaded.problems))
-
-    @property
-    def adapter_problems(self) -> dict[str, str]:
-        return dict(self._current().problems)
 
     def count_tokens(self, messages: Sequence[Message]) -> int:
         client = self._current().client
@@ -219,13 +215,10 @@ class LlamaCppGenerator:
             now = time.monotonic()
             if now - self._checked_at >= self._reload_check_s:
                 self._checked_at = now
-                files = self._adapter_files()
+                files = dict(self._find_adapters())
                 if _signature(files) != self._loaded.signature:
                     self._loaded = self._load(files)
             return self._loaded
-
-    def _adapter_files(self) -> dict[str, Path]:
-        return dict(self._find_adapters())
 
     def _load(self, files: Mapping[str, Path]) -> _Loaded:
         import xllamacpp
@@ -254,6 +247,7 @@ class LlamaCppGenerator:
         params.cpuparams_batch.n_threads = self._threads
         params.lora_adapters = adapters
         params.lora_init_without_apply = True  # every request sets its own scales
+        params.verbosity = 0  # warnings and errors only: per-request logs would flood the CLI's output
         # Its HTTP endpoint listens on localhost; a random key keeps other local users off it.
         key = secrets.token_hex(16)
         params.api_keys = [key]

@@ -239,3 +239,22 @@ def write_wide_lora(lora: Path, out: Path) -> None:
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
+
+
+def test_auto_picks_llama_cpp_for_a_gguf_base_on_the_cpu_only(tiny_model_dir, tiny_gguf, tmp_path):
+    from assistant.builders import build_generator, generation_backend
+    from assistant.settings import Settings
+
+    packaged = Settings(home=tmp_path, device="cpu")
+    assert packaged.generation.backend == "auto" and generation_backend(packaged) == "llama_cpp"
+    assert (
+        generation_backend(Settings(home=tmp_path, device="cpu", model={"base": str(tiny_gguf)}))
+        == "llama_cpp"
+    )
+    folder = Settings(home=tmp_path, device="cpu", model={"base": str(tiny_model_dir)})
+    assert generation_backend(folder) == "transformers"
+    forced = Settings(
+        home=tmp_path, device="cpu", model={"base": str(tiny_model_dir)}, generation={"backend": "llama_cpp"}
+    )
+    with pytest.raises(GenerationError, match="generation.backend = llama_cpp needs a GGUF base model"):
+        build_generator(forced)

@@ -256,7 +256,10 @@ class LlamaCppGenerator:
         except Exception as error:  # llama.cpp reports a file it could not load this way
             raise GenerationError(f"llama.cpp could not load {self._base.path}: {error}") from None
         client = httpx.Client(
-            base_url=server.listening_address, headers={"Authorization": f"Bearer {key}"}, timeout=30
+            base_url=server.listening_address,
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+            trust_env=False,  # a proxy from the environment must not sit between us and our own server
         )
         return _Loaded(server, lora_ids, problems, _signature(files), client)
 

@@ -156,7 +156,8 @@ def llama_cpp_figures(
 
 
 def agreement(home: Path, adapter: str | None, *, questions: int = 20, tokens: int = 20) -> None:
-    """Share of questions whose first `tokens` greedy tokens are the same on both backends."""
+    """Share of questions whose first `tokens` greedy tokens are the same on both backends, for the base
+    model and for `adapter` (default: the newest; none yet: the base only)."""
     settings = Settings(home=home, device="cpu")
     adapter = adapter or default_adapter(settings)
     generators = {
@@ -166,7 +167,7 @@ def agreement(home: Path, adapter: str | None, *, questions: int = 20, tokens: i
     tokenizer = generators["transformers"].tokenizer
     lines = (REPO / "data/eval/questions.jsonl").read_text(encoding="utf-8").splitlines()[:questions]
     sampling = Sampling(max_new_tokens=tokens)
-    for mode_adapter in (None, adapter):
+    for mode_adapter in (None, adapter) if adapter else (None,):
         same, prefixes = 0, []
         for line in lines:
             messages = [{"role": "user", "content": json.loads(line)["question"]}]

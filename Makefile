@@ -15,7 +15,7 @@ DEMO_TRAIN_STEPS ?= 24
 DEMO_PORT ?= 8501
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser demo test test-fast bench lint format clean
+.PHONY: help install browser demo demo-ask test test-fast bench lint format clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -36,12 +36,22 @@ browser: ## Install headless Chromium for the browser test (the test skips where
 		&& apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; } \
 		|| echo "note: chromium is not installed; the browser test will be skipped"
 
-demo: install ## Set up, build the knowledge base, train an adapter (once), answer a question, serve the app on :8501
+demo: install ## Build the knowledge base, start training in the background, serve the app on :8501 at once
 	HF_HUB_OFFLINE=1 $(TUNEDESK) --home $(DEMO_HOME) ingest data/docs
+	# base and rag answer at once; tuned modes switch on when the adapter is published (no restart).
 	HF_HUB_OFFLINE=1 $(TUNEDESK) --home $(DEMO_HOME) adapters list --json | grep -q '"name": "$(DEMO_ADAPTER)"' \
-		|| HF_HUB_OFFLINE=1 $(TUNEDESK) --home $(DEMO_HOME) train data/transcripts --name $(DEMO_ADAPTER) --max-steps $(DEMO_TRAIN_STEPS)
-	HF_HUB_OFFLINE=1 $(TUNEDESK) --home $(DEMO_HOME) ask "$(DEMO_QUESTION)" --mode tuned+rag --adapter $(DEMO_ADAPTER)
+		|| { echo "training $(DEMO_ADAPTER) in the background; log in $(DEMO_HOME)/demo-train.log"; \
+		HF_HUB_OFFLINE=1 nohup $(TUNEDESK) --home $(DEMO_HOME) train data/transcripts --name $(DEMO_ADAPTER) \
+		--max-steps $(DEMO_TRAIN_STEPS) > $(DEMO_HOME)/demo-train.log 2>&1 & }
 	HF_HUB_OFFLINE=1 $(TUNEDESK) --home $(DEMO_HOME) ui --port $(DEMO_PORT)
+
+demo-ask: install ## Wait for the demo adapter (trains it when missing), then answer the demo question here
+	HF_HUB_OFFLINE=1 $(TUNEDESK) --home $(DEMO_HOME) ingest data/docs
+	@until HF_HUB_OFFLINE=1 $(TUNEDESK) --home $(DEMO_HOME) adapters list --json | grep -q '"name": "$(DEMO_ADAPTER)"'; do \
+		pgrep -f "train data/transcripts --name $(DEMO_ADAPTER)" >/dev/null \
+		|| HF_HUB_OFFLINE=1 $(TUNEDESK) --home $(DEMO_HOME) train data/transcripts --name $(DEMO_ADAPTER) --max-steps $(DEMO_TRAIN_STEPS); \
+		sleep 10; done
+	HF_HUB_OFFLINE=1 $(TUNEDESK) --home $(DEMO_HOME) ask "$(DEMO_QUESTION)" --mode tuned+rag --adapter $(DEMO_ADAPTER)
 
 test: install browser ## Set up, then run the whole test suite (unit, end-to-end and browser tests)
 	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.device import resolve_device
@@ -72,9 +74,29 @@ def default_adapter(settings: Settings) -> str | None:
     return adapters[-1].name if adapters else None
 
 
+def gguf_base_model(settings: Settings) -> Path | None:
+    """The base model as one GGUF file (the packaged model, or a `.gguf` path), else None."""
+    from finetune.base_model import PACKAGED_MODELS, packaged_gguf
+
+    base = settings.model.base
+    if base in PACKAGED_MODELS:
+        return packaged_gguf(base)
+    path = Path(base).expanduser()
+    return path if path.suffix == ".gguf" else None
+
+
+def generation_backend(settings: Settings) -> str:
+    """The backend `auto` stands for: llama.cpp on the CPU for a GGUF base model, else transformers."""
+    backend = settings.generation.backend
+    if backend != "auto":
+        return backend
+    on_cpu = resolve_device(settings.device).name == "cpu"
+    return "llama_cpp" if on_cpu and gguf_base_model(settings) is not None else "transformers"
+
+
 def build_generator(settings: Settings) -> Generator:
-    """The local model (base once, adapters loaded on first use) or an OpenAI-compatible server."""
-    adapters = {info.name: info.path for info in peft_adapters(settings)}
+    """llama.cpp on the GGUF base (adapters found again while running), the transformers model (adapters
+    loaded on first use), or an OpenAI-compatible server."""
     generation = settings.generation
     options = {
         "max_new_tokens": generation.max_new_tokens,
@@ -82,11 +104,31 @@ def build_generator(settings: Settings) -> Generator:
         "top_p": generation.top_p,
         "repetition_penalty": generation.repetition_penalty,
     }
-    match settings.assistant.backend:
+    match generation_backend(settings):
+        case "llama_cpp":
+            from assistant.generation import GenerationError
+            from assistant.llama_cpp_generator import LlamaCppGenerator
+            from finetune.gguf_lora import GGUF_NAME
+
+            model_path = gguf_base_model(settings)
+            if model_path is None:
+                raise GenerationError(
+                    f"generation.backend = llama_cpp needs a GGUF base model; model.base "
+                    f"{settings.model.base!r} is not one: set generation.backend = transformers"
+                )
+            return LlamaCppGenerator(
+                model_path,
+                find_adapters=lambda: {info.name: info.path / GGUF_NAME for info in peft_adapters(settings)},
+                threads=generation.threads or os.cpu_count() or 1,
+                slots=generation.slots,
+                context_tokens=settings.assistant.context_tokens,
+                **options,
+            )
         case "transformers":
             from assistant.generation import TransformersGenerator
             from finetune.base_model import load_base_model, load_tokenizer
 
+            adapters = {info.name: info.path for info in peft_adapters(settings)}
             device = resolve_device(settings.device)
             model = load_base_model(settings.model.base, settings.models_dir, device)
             tokenizer = load_tokenizer(settings.model.base, settings.models_dir)
@@ -97,7 +139,7 @@ def build_generator(settings: Settings) -> Generator:
             return HttpGenerator(
                 settings.assistant.http_base_url,
                 model=settings.assistant.http_model or settings.model.base,
-                adapters=sorted(adapters),
+                adapters=sorted(info.name for info in peft_adapters(settings)),
                 api_key=settings.assistant.http_api_key,
                 timeout_s=settings.assistant.http_timeout_s,
                 **options,

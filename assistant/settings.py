@@ -188,6 +188,17 @@ class TrainingSettings(Section):
 
 
 class GenerationSettings(Section):
+    backend: Literal["auto", "llama_cpp", "transformers", "http"] = Field(
+        "auto",
+        description="auto = llama.cpp on the CPU when the base model is a GGUF file (the packaged one is), "
+        "else transformers; http = an OpenAI-compatible server (vLLM, llama.cpp) at assistant.http_base_url.",
+    )
+    threads: int = Field(0, ge=0, description="CPU threads llama.cpp decodes with; 0 = every core.")
+    slots: int = Field(
+        4,
+        gt=0,
+        description="Requests llama.cpp decodes at once (the four compare columns, parallel API calls).",
+    )
     max_new_tokens: int = Field(256, gt=0, description="Longest answer, in model tokens.")
     temperature: float = Field(
         0.0, ge=0, description="0 = greedy decoding: the same question gives the same answer."
@@ -203,10 +214,6 @@ class GenerationSettings(Section):
 
 
 class AssistantSettings(Section):
-    backend: Literal["transformers", "http"] = Field(
-        "transformers",
-        description="transformers = the local model; http = an OpenAI-compatible server (vLLM, llama.cpp).",
-    )
     top_k: int = Field(
         4, gt=0, description="Chunks retrieved per question; only those above min_score are shown."
     )
@@ -259,7 +266,10 @@ class APISettings(Section):
         512, gt=0, description="Cap on a request's max_tokens; larger requests are cut to it."
     )
     max_concurrent: int = Field(
-        1, gt=0, description="Generations running at once (the local model runs one at a time anyway)."
+        4,
+        gt=0,
+        description="Generations running at once; llama.cpp decodes up to generation.slots together, "
+        "transformers one at a time.",
     )
     max_queued: int = Field(
         8, ge=0, description="Generations waiting for a free slot; one more is refused with HTTP 429."

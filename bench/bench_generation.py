@@ -1,6 +1,8 @@
-"""Generation benchmark: the assistant engine against plain `model.generate`, on the same prompt, same run.
+"""Generation benchmark: the assistant engine against plain `model.generate`, and the llama.cpp backend
+against the transformers backend and against raw llama.cpp, all on the same prompts in the same run.
 
-    python bench/bench_generation.py [--tokens 32] [--repeats 3]
+    python bench/bench_generation.py [--tokens 32] [--repeats 3] [--decode-tokens 128]
+    python bench/bench_generation.py --agreement HOME --adapter NAME   # real adapter, both backends
 
 With the packaged SmolLM2-135M-Instruct on CPU (greedy) and four sample documents indexed with the packaged
 embedding model, it measures:
@@ -8,10 +10,14 @@ embedding model, it measures:
   2. streaming overhead: `Assistant.stream` vs `Assistant.answer` on the same question;
   3. time to first token of a tuned+rag question, split into retrieval, prompt building, prefill and
      the rest (first decoding step, streamer hand-off);
-  4. switching between two loaded adapters vs loading the base model.
+  4. switching between two loaded adapters vs loading the base model;
+  5. llama.cpp (generation.backend = llama_cpp): decode tokens/s vs the transformers backend and vs
+     `xllamacpp` called directly on the same GGUF; a four-mode comparison, four answers at once vs one
+     after another on transformers; tuned+rag time to first token split into retrieval, prompt build and
+     llama.cpp's own prefill time (bench/llama_cpp_figures.py).
 Each figure is the best of `--repeats` interleaved runs (the machine is shared; the best run is the least
 disturbed). The adapters are random LoRA weights: their speed, not their answers, is measured here.
-The last line is the main ratio.
+The last line is the llama.cpp decode ratio.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ sys.path.insert(0, str(REPO))
 from assistant.builders import build_assistant, open_knowledge_base  # noqa: E402
 from assistant.device import resolve_device  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
+from bench.llama_cpp_figures import agreement, llama_cpp_figures  # noqa: E402
 from finetune.base_model import load_base_model  # noqa: E402
 
 DOCS = (
@@ -62,6 +69,9 @@ def write_random_adapter(model_dir: Path, folder: Path, name: str, seed: int) ->
     torch.manual_seed(seed)
     config = LoraConfig(r=16, lora_alpha=32, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"])
     get_peft_model(base, config).save_pretrained(folder)
+    from finetune.gguf_lora import export_gguf_lora
+
+    export_gguf_lora(folder, name=name, base_model=str(model_dir))
     info = {"name": name, "base_model": str(model_dir), "method": "lora", "created": f"2026-01-0{seed}"}
     (folder / "tunedesk_adapter.json").write_text(json.dumps(info))
 
@@ -72,10 +82,20 @@ def main() -> None:
     )
     parser.add_argument("--tokens", type=int, default=32, help="new tokens per answer")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--decode-tokens", type=int, default=128, help="new tokens in the decode comparison")
+    parser.add_argument(
+        "--agreement", type=Path, help="home holding a trained adapter: compare backends only"
+    )
+    parser.add_argument("--adapter", default=None, help="adapter of --agreement (default: the newest)")
     args = parser.parse_args()
+    if args.agreement:
+        agreement(args.agreement, args.adapter)
+        return
     work = Path(tempfile.mkdtemp(prefix="bench-generation-"))
     try:
-        settings = Settings(home=work, device="cpu", generation={"max_new_tokens": args.tokens})
+        settings = Settings(
+            home=work, device="cpu", generation={"max_new_tokens": args.tokens, "backend": "transformers"}
+        )
         docs = work / "docs"
         for relative in DOCS:
             (docs / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -169,6 +189,9 @@ def main() -> None:
         )
         print(
             f"BENCH generation {engine_tps / raw_tps:.3f} engine tokens/s vs raw model.generate on the same prompt"
+        )
+        llama_cpp_figures(
+            settings, assistant, QUESTION, decode_tokens=args.decode_tokens, repeats=args.repeats
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -3,7 +3,8 @@
 An adapter folder is a standard peft adapter (`PeftModel.from_pretrained(base, folder)` loads it) that
 also describes itself: `tunedesk_adapter.json` (name, base model, method, data hash, creation time),
 `training_config.json`, `cleaning_report.json`, `metrics.json`, the loss curves and the tokenizer with
-its chat template. A full fine-tune (method "full") stores the whole model in the same layout.
+its chat template, and `adapter_model.gguf`, the same LoRA for llama.cpp (Llama-family bases).
+A full fine-tune (method "full") stores the whole model in the same layout.
 This module knows nothing about how adapters are trained.
 """
 
@@ -21,6 +22,7 @@ from pathlib import Path
 import torch
 
 from finetune.checkpoints import write_json_atomic
+from finetune.gguf_lora import GGUFExportError, export_gguf_lora, exportable
 
 INFO_NAME = "tunedesk_adapter.json"
 SCHEMA_VERSION = 1
@@ -93,6 +95,9 @@ def write_adapter(folder: Path, model, tokenizer, record: AdapterRecord) -> None
         model.peft_config["default"].base_model_name_or_path = str(record.base_path)
     model.save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
+    if record.method != "full" and exportable(folder):
+        # Next to the peft weights, so the llama.cpp backend serves the adapter as soon as it is published.
+        export_gguf_lora(folder, name=record.name, base_model=record.base_model)
     info = {
         "schema_version": SCHEMA_VERSION,
         "name": record.name,
@@ -151,6 +156,19 @@ def remove_adapter(adapters_dir: Path, name: str) -> None:
     doomed = folder.with_name(f".{name}.removed-{os.getpid()}")
     os.replace(folder, doomed)
     shutil.rmtree(doomed)
+
+
+def export_gguf(adapters_dir: Path, name: str) -> Path:
+    """Write (or rewrite) adapter `name`'s GGUF LoRA file next to its peft weights, for llama.cpp."""
+    info = find_adapter(adapters_dir, name)
+    if info.method == "full":
+        raise AdapterError(
+            f"adapter {name!r} is a full fine-tune, not a LoRA; convert the whole model instead"
+        )
+    try:
+        return export_gguf_lora(info.path, name=name, base_model=info.base_model)
+    except GGUFExportError as error:
+        raise AdapterError(str(error)) from None
 
 
 def merge_adapter(adapters_dir: Path, name: str, out_dir: Path) -> Path:

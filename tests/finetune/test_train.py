@@ -46,6 +46,7 @@ def test_adapter_folder_describes_itself(trained_home, tiny_model_dir):
         "loss_curve.png",
         "chat_template.jinja",
         "tokenizer.json",
+        "adapter_model.gguf",
     }
     assert expected <= names
     assert not any(name.endswith((".bin", ".pt", ".pth")) for name in names)

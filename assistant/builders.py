@@ -54,11 +54,12 @@ def has_documents(settings: Settings) -> bool:
 
 def build_training_context(settings: Settings) -> RaftContext:
     """The knowledge base and the tuned+rag prompt that `tunedesk train --context rag` builds examples from.
-    The caller closes `context.retriever` (a `KnowledgeBase`) when training is done."""
+    The caller calls `context.close()` when training is done."""
     from assistant.training_prompt import AnswerTimePrompt
+    from finetune.batched_search import BatchedSearch, RememberingEmbedder
     from finetune.raft import RaftContext
 
-    embedder = build_embedder(settings)
+    embedder = RememberingEmbedder(build_embedder(settings))
     knowledge_base = open_knowledge_base(settings, embedder=embedder)
     options = settings.assistant
 
@@ -71,7 +72,13 @@ def build_training_context(settings: Settings) -> RaftContext:
             domain=options.domain,
         )
 
-    return RaftContext(knowledge_base, prompt_format, knowledge_base.generation(), embedder.name)
+    return RaftContext(
+        BatchedSearch(knowledge_base.search, embedder),
+        prompt_format,
+        knowledge_base.generation(),
+        embedder.name,
+        close=knowledge_base.close,
+    )
 
 
 def build_retriever(settings: Settings, *, k: int = 5) -> KnowledgeBaseRetriever:

@@ -35,7 +35,9 @@ class Chunk(Protocol):
 
 
 class Retriever(Protocol):
-    def search(self, query: str, k: int) -> Sequence[Any]: ...
+    """Searches many queries at once (`finetune.batched_search.BatchedSearch`), each answer best first."""
+
+    def search_many(self, queries: Sequence[str], k: int) -> list[Sequence[Any]]: ...
 
 
 class PromptFormat(Protocol):
@@ -56,6 +58,7 @@ class RaftContext:
     prompt_format: Callable[[Any], PromptFormat]  # given the base model's tokenizer
     index_generation: int
     embedding_model: str
+    close: Callable[[], None]  # releases the knowledge base
 
 
 @dataclass
@@ -100,15 +103,12 @@ def build_raft_examples(
     oracle_probability: float,
     min_support: float,
     seed: int,
-    progress: Callable[[int, int], None] | None = None,
 ) -> RaftExamples:
-    """One example per agent turn that follows a customer turn; `progress(done, total)` after each search."""
+    """One example per agent turn that follows a customer turn."""
     turns = [turn for conversation in conversations for turn in _turns(conversation)]
-    retrieved = _search_all(
-        retriever, [prompt_format.query(t.question, t.history) for t in turns], k + 1, progress
-    )
+    retrieved = retriever.search_many([prompt_format.query(t.question, t.history) for t in turns], k + 1)
     # Searching with the reply itself finds the chunk it came from even when the question's words miss it.
-    by_reply = _search_all(retriever, [t.reply for t in turns], k, progress)
+    by_reply = retriever.search_many([t.reply for t in turns], k)
     chunks = {hit.chunk_id: hit for hits in (*retrieved, *by_reply) for hit in hits}
     weights = WordWeights(hit.text for hit in chunks.values())
 
@@ -155,18 +155,6 @@ def _turns(conversation: Conversation) -> list[_Turn]:
                 _Turn(conversation.origin, messages[index - 1].content, history, messages[index].content)
             )
     return turns
-
-
-def _search_all(
-    retriever: Retriever, queries: list[str], k: int, progress: Callable[[int, int], None] | None
-) -> list[list[Any]]:
-    """Each distinct query searched once: transcripts repeat questions, and each search embeds its query."""
-    answers: dict[str, list[Any]] = {}
-    for done, query in enumerate(dict.fromkeys(queries), 1):
-        answers[query] = list(retriever.search(query, k))
-        if progress:
-            progress(done, len(queries))
-    return [answers[query] for query in queries]
 
 
 @dataclass

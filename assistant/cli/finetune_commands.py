@@ -105,7 +105,7 @@ def train(
         fail(str(error))
     finally:
         if raft is not None:
-            raft.retriever.close()
+            raft.close()
     if as_json:
         payload = {
             "adapter": str(result.adapter_dir),

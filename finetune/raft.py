@@ -27,13 +27,6 @@ from finetune.oracle import WordWeights, cite, find_oracle, support
 ChatMessage = dict[str, str]
 
 
-class Chunk(Protocol):
-    """A retrieved chunk, as the knowledge base's search returns it."""
-
-    chunk_id: int
-    text: str
-
-
 class Retriever(Protocol):
     """Searches many queries at once (`finetune.batched_search.BatchedSearch`), each answer best first."""
 

@@ -3,11 +3,12 @@
     tunedesk train data/transcripts --name brightwave [--max-steps 200] [--resume]
 
 Data: conversations are loaded, cleaned and split by `finetune.dataset.prepare_data`, then tokenized
-with the loss on the assistant's tokens only. Training is transformers' Trainer with a peft LoRA model
-(default), a full fine-tune (`training.method = "full"`, small models) or QLoRA (CUDA + bitsandbytes).
-Each batch is packed into one row without padding (finetune/collate.py), so no compute goes to
-padding and no sample attends to another. The same command uses CUDA with bf16 when present, else the
-CPU.
+with the loss on the assistant's tokens only. With a knowledge base (`--context rag`), each agent reply
+is trained under the tuned+rag prompt with retrieved sources instead (finetune/raft.py). Training is
+transformers' Trainer with a peft LoRA model (default), a full fine-tune (`training.method = "full"`,
+small models) or QLoRA (CUDA + bitsandbytes). Each batch is packed into one row without padding
+(finetune/collate.py), so no compute goes to padding and no sample attends to another. The same command
+uses CUDA with bf16 when present, else the CPU.
 
 Runs live in `<home>/runs/<name>/` with a sealed checkpoint every `training.save_steps`; `--resume`
 continues from the newest complete one and ends with the same weights as an uninterrupted run. The

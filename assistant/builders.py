@@ -17,6 +17,7 @@ from ingest.retriever import KnowledgeBaseRetriever
 if TYPE_CHECKING:  # torch and transformers load only when a generator is built
     from assistant.generation import Generator
     from finetune.adapters import AdapterInfo
+    from finetune.raft import RaftContext
 
 
 def build_embedder(settings: Settings) -> Embedder:
@@ -49,6 +50,41 @@ def open_knowledge_base(
         retrieval=settings.retrieval.mode,
         candidates=settings.retrieval.candidates,
         duplicate_similarity=settings.retrieval.duplicate_similarity,
+    )
+
+
+def has_documents(settings: Settings) -> bool:
+    """Whether the knowledge base holds any document (without loading the embedding model)."""
+    with open_knowledge_base(settings, with_model=False) as listing:
+        return bool(listing.documents())
+
+
+def build_training_context(settings: Settings) -> RaftContext:
+    """The knowledge base and the tuned+rag prompt that `tunedesk train --context rag` builds examples from.
+    The caller calls `context.close()` when training is done."""
+    from assistant.training_prompt import AnswerTimePrompt
+    from finetune.batched_search import BatchedSearch, RememberingEmbedder
+    from finetune.raft import RaftContext
+
+    embedder = RememberingEmbedder(build_embedder(settings))
+    knowledge_base = open_knowledge_base(settings, embedder=embedder)
+    options = settings.assistant
+
+    def prompt_format(tokenizer) -> AnswerTimePrompt:
+        return AnswerTimePrompt(
+            tokenizer,
+            context_tokens=options.context_tokens,
+            max_new_tokens=settings.generation.max_new_tokens,
+            history_turns=options.history_turns,
+            domain=options.domain,
+        )
+
+    return RaftContext(
+        BatchedSearch(knowledge_base.search, embedder),
+        prompt_format,
+        knowledge_base.generation(),
+        embedder.name,
+        close=knowledge_base.close,
     )
 
 
@@ -152,10 +188,8 @@ def build_assistant(
     """The facade; `retrieval=False` skips the knowledge base (and its embedding model) for base/tuned only.
     An empty knowledge base gives an assistant without a retriever, which refuses the rag modes."""
     retriever = None
-    if retrieval:
-        with open_knowledge_base(settings, with_model=False) as listing:
-            has_documents = bool(listing.documents())
-        retriever = open_knowledge_base(settings) if has_documents else None
+    if retrieval and has_documents(settings):
+        retriever = open_knowledge_base(settings)
     options = settings.assistant
     return Assistant(
         generator or build_generator(settings),

@@ -187,6 +187,26 @@ class TrainingSettings(Section):
     seed: int = Field(42)
 
 
+class RaftSettings(Section):
+    """Retrieval-augmented fine-tuning: how `tunedesk train --context rag` builds its examples."""
+
+    oracle_probability: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        description="Share of examples that show the chunk supporting the reply; the rest teach declining.",
+    )
+    k: int = Field(4, gt=0, description="Sources shown per training example (the oracle included).")
+    min_support: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Share of a reply sentence's fact weight (numbers, rare words) a chunk must contain "
+        "to count as supporting it.",
+    )
+    seed: int = Field(42, description="Seed of the oracle draws, positions and decline choices.")
+
+
 class GenerationSettings(Section):
     backend: Literal["auto", "llama_cpp", "transformers", "http"] = Field(
         "auto",
@@ -326,6 +346,7 @@ class Settings(BaseSettings):
     model: ModelSettings = ModelSettings()
     data: DataSettings = DataSettings()
     training: TrainingSettings = TrainingSettings()
+    raft: RaftSettings = RaftSettings()
     generation: GenerationSettings = GenerationSettings()
     assistant: AssistantSettings = AssistantSettings()
     ui: UISettings = UISettings()

@@ -15,15 +15,21 @@ from finetune.conversation import Conversation
 IGNORE_INDEX = -100  # the label value PyTorch's cross-entropy skips
 
 
-def tokenize_conversation(conversation: Conversation, tokenizer, *, max_tokens: int) -> dict[str, list[int]]:
+def tokenize_conversation(
+    conversation: Conversation, tokenizer, *, max_tokens: int, last_turn_only: bool = False
+) -> dict[str, list[int]]:
     """`{"input_ids", "attention_mask", "labels"}` for one conversation, at most `max_tokens` long.
 
     A conversation that is too long keeps whole turns from the start, ending after an assistant
     turn. When not even the first assistant turn fits, every list is empty: drop the sample.
+    `last_turn_only` trains on the final assistant turn alone (a prompt whose earlier turns are context)
+    and never cuts: a sample that does not fit whole is empty.
     """
     messages = conversation.to_openai()["messages"]
-    for end in _assistant_ends(messages):
+    ends = _assistant_ends(messages)
+    for end in ends[:1] if last_turn_only else ends:
         text, spans = _render(messages[:end], tokenizer)
+        spans = spans[-1:] if last_turn_only else spans
         encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
         if len(encoded["input_ids"]) <= max_tokens:
             return {

@@ -3,11 +3,12 @@
     tunedesk train data/transcripts --name brightwave [--max-steps 200] [--resume]
 
 Data: conversations are loaded, cleaned and split by `finetune.dataset.prepare_data`, then tokenized
-with the loss on the assistant's tokens only. Training is transformers' Trainer with a peft LoRA model
-(default), a full fine-tune (`training.method = "full"`, small models) or QLoRA (CUDA + bitsandbytes).
-Each batch is packed into one row without padding (finetune/collate.py), so no compute goes to
-padding and no sample attends to another. The same command uses CUDA with bf16 when present, else the
-CPU.
+with the loss on the assistant's tokens only. With a knowledge base (`--context rag`), each agent reply
+is trained under the tuned+rag prompt with retrieved sources instead (finetune/raft.py). Training is
+transformers' Trainer with a peft LoRA model (default), a full fine-tune (`training.method = "full"`,
+small models) or QLoRA (CUDA + bitsandbytes). Each batch is packed into one row without padding
+(finetune/collate.py), so no compute goes to padding and no sample attends to another. The same command
+uses CUDA with bf16 when present, else the CPU.
 
 Runs live in `<home>/runs/<name>/` with a sealed checkpoint every `training.save_steps`; `--resume`
 continues from the newest complete one and ends with the same weights as an uninterrupted run. The
@@ -52,6 +53,7 @@ from finetune.dataset import prepare_data
 from finetune.eval_leaks import questions_at
 from finetune.perplexity import general_text_samples, perplexity
 from finetune.plots import loss_curves, write_loss_curves
+from finetune.raft import RaftContext, build_raft_examples
 from finetune.tokenize import tokenize_conversation
 
 RUN_CONFIG = "run_config.json"
@@ -79,10 +81,13 @@ def train(
     resume: bool = False,
     force: bool = False,
     callbacks: Sequence[TrainerCallback] = (),
+    context: RaftContext | None = None,
 ) -> TrainResult:
     """Prepare the data, train, measure perplexity before/after, publish `<home>/adapters/<name>/`.
 
-    `callbacks` are extra Trainer callbacks, e.g. a UI's progress display.
+    `callbacks` are extra Trainer callbacks, e.g. a UI's progress display. With a `context`, each agent
+    reply is trained under the tuned+rag prompt with retrieved sources (`finetune.raft`); validation stays
+    on the plain conversations, so perplexities compare with adapters trained without context.
     """
     state = PartialState()
     target = adapters.adapter_dir(settings.adapters_dir, name)
@@ -108,12 +113,19 @@ def train(
         validation_fraction=data.validation_fraction,
         seed=data.seed,
     )
-    train_samples = _tokenize_all(prepared.train, tokenizer, data.max_tokens)
+    started = time.perf_counter()
+    if context is None:
+        train_samples = _tokenize_all(prepared.train, tokenizer, data.max_tokens)
+        described: dict = {"mode": "none"}
+    else:
+        train_samples, described = _raft_samples(settings, prepared.train, tokenizer, context)
+    build_s = time.perf_counter() - started
     validation_samples = _tokenize_all(prepared.validation, tokenizer, data.max_tokens)
     if not train_samples:
         raise TrainError(_no_data_message(data_paths, prepared.report.to_dict(), data.max_tokens))
 
     config = _resolved_config(settings, prepared.data_hash, len(train_samples), len(validation_samples))
+    config["context"] = described
     checkpoint = _resume_point(run_dir, config) if resume else None
     if state.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -142,6 +154,7 @@ def train(
     )
     curves = loss_curves(trainer.state.log_history)
     metrics = _metrics(trainer, curves, before, after, progress, runtime_s)
+    metrics["context"] = {**described, "build_s": round(build_s, 2)}
     if state.is_main_process:
         staging = adapters.new_staging_dir(settings.adapters_dir, name)
         try:
@@ -243,9 +256,37 @@ def _no_data_message(data_paths: Sequence[Path], report: dict, max_tokens: int) 
     )
 
 
-def _tokenize_all(conversations, tokenizer, max_tokens: int) -> list[dict]:
+def _raft_samples(
+    settings: Settings, conversations, tokenizer, context: RaftContext
+) -> tuple[list[dict], dict]:
+    """Tokenized RAFT examples and the record of how they were built (settings, index, counts)."""
+    raft = settings.raft
+    examples = build_raft_examples(
+        conversations,
+        context.retriever,
+        context.prompt_format(tokenizer),
+        k=raft.k,
+        oracle_probability=raft.oracle_probability,
+        min_support=raft.min_support,
+        seed=raft.seed,
+    )
+    # A RAFT sample is the whole answer-time prompt plus the reply: the engine's own budget bounds it.
+    samples = _tokenize_all(
+        examples.conversations, tokenizer, settings.assistant.context_tokens, last_turn_only=True
+    )
+    described = {
+        "mode": "rag",
+        **raft.model_dump(mode="json"),
+        "index_generation": context.index_generation,
+        "embedding_model": context.embedding_model,
+        "counts": {**examples.counts.to_dict(), "samples": len(samples)},
+    }
+    return samples, described
+
+
+def _tokenize_all(conversations, tokenizer, max_tokens: int, *, last_turn_only: bool = False) -> list[dict]:
     samples = [
-        tokenize_conversation(conversation, tokenizer, max_tokens=max_tokens)
+        tokenize_conversation(conversation, tokenizer, max_tokens=max_tokens, last_turn_only=last_turn_only)
         for conversation in conversations
     ]
     # A sample whose assistant turns were all cut off teaches nothing and would divide the loss by zero.

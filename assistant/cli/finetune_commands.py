@@ -48,6 +48,14 @@ def train(
     from_adapter: Annotated[
         str | None, typer.Option("--from", help="Adapter that --dpo starts from.")
     ] = None,
+    context: Annotated[
+        str | None,
+        typer.Option(
+            "--context",
+            help="rag: train each reply under the tuned+rag prompt with retrieved sources (the default when "
+            "the knowledge base has documents); none: plain transcripts.",
+        ),
+    ] = None,
 ) -> None:
     """Fine-tune the base model on support transcripts (or an adapter on preferences, --dpo) and save the adapter."""
     settings = settings_of(
@@ -68,19 +76,36 @@ def train(
     missing = [str(path) for path in data or [] if not path.exists()]
     if missing:
         fail(f"DATA: no such file or folder: {', '.join(missing)}", EXIT_USAGE)
+    if context not in (None, "rag", "none"):
+        fail(f"--context {context!r}: use rag or none", EXIT_USAGE)
+    if dpo is not None and context is not None:
+        fail("--context: goes with training on DATA, not with --dpo", EXIT_USAGE)
+    from assistant.builders import build_training_context, has_documents
+
+    with_context = dpo is None and context != "none" and has_documents(settings)
+    if context == "rag" and not with_context:
+        fail(
+            "--context rag: the knowledge base is empty; add documents with `tunedesk ingest PATH` "
+            "or pass --context none",
+            EXIT_USAGE,
+        )
     from finetune.adapters import AdapterError
     from finetune.base_model import BaseModelError
     from finetune.dpo import train_dpo
     from finetune.train import TrainError, TrainingDiverged
     from finetune.train import train as run_training
 
+    raft = build_training_context(settings) if with_context else None
     try:
         if dpo is not None:
             result = train_dpo(settings, dpo, from_adapter, name, force=force)
         else:
-            result = run_training(settings, data, name, resume=resume, force=force)
+            result = run_training(settings, data, name, resume=resume, force=force, context=raft)
     except (TrainError, TrainingDiverged, AdapterError, BaseModelError, ValueError) as error:
         fail(str(error))
+    finally:
+        if raft is not None:
+            raft.close()
     if as_json:
         payload = {
             "adapter": str(result.adapter_dir),
@@ -100,6 +125,8 @@ def train(
         f"steps {metrics['steps']}{resumed}, train loss {_number(metrics['train_loss'])}, "
         f"{metrics['tokens_per_second']:.0f} tokens/s"
     )
+    if "context" in metrics:  # DPO runs start from an adapter and build no examples of their own
+        typer.echo(_describe_context(metrics["context"]))
     for label, key in (("validation conversations", "validation"), ("general text", "general_text")):
         typer.echo(
             f"perplexity on {label}: {_number(perplexity[key]['before'])} before -> "
@@ -188,6 +215,21 @@ def merge_command(
     except AdapterError as error:
         fail(str(error))
     typer.echo(f"merged {name} into {folder}")
+
+
+def _describe_context(context: dict) -> str:
+    if context["mode"] == "none":
+        return "context none: trained on the plain transcripts"
+    counts = context["counts"]
+    return (
+        f"context rag (P={context['oracle_probability']}, k={context['k']}, index generation "
+        f"{context['index_generation']}, {context['embedding_model']}): {counts['examples']} examples in "
+        f"{context['build_s']:.1f} s, oracle kept {counts['oracle_kept']}, cited another source "
+        f"{counts['oracle_withheld_supported']}, declines {counts['declines']} "
+        f"({counts['decline_sentences']} hand-off sentences mined), no supporting chunk "
+        f"{counts['no_supporting_chunk']}, dropped {counts['dropped_no_decline'] + counts['dropped_too_long']}, "
+        f"{counts['samples']} samples fit"
+    )
 
 
 def _number(value: float | None) -> str:

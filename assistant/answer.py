@@ -1,5 +1,8 @@
 """What the assistant returns: the answer text, the sources shown to the model, token counts and timings.
 
+Each source says whether the answer cites it (`cited`). An abstaining answer (`abstained`) keeps as
+sources the nearest chunks retrieval found, none cited: the documents its text names.
+
 `Answer.to_dict()` is the JSON contract of the CLI (`--json`) and the API. This module knows nothing
 about models, retrieval or prompts.
 """
@@ -44,6 +47,7 @@ class Source:
     score: float
     text: str
     headings: tuple[str, ...] = ()  # the section path inside the document, outermost first
+    cited: bool = False  # the answer cites it as [number]
 
     @classmethod
     def of(cls, number: int, hit: Hit) -> Source:

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assistant.calibration import CALIBRATION_FILE, read_threshold
 from assistant.device import resolve_device
 from assistant.engine import Assistant
 from assistant.settings import Settings
@@ -182,6 +183,12 @@ def build_generator(settings: Settings) -> Generator:
             )
 
 
+def abstention_threshold(settings: Settings) -> float:
+    """The threshold `tunedesk calibrate` wrote into the home, else the `assistant.min_score` setting."""
+    calibrated = read_threshold(settings.home / CALIBRATION_FILE)
+    return settings.assistant.min_score if calibrated is None else calibrated
+
+
 def build_assistant(
     settings: Settings, *, generator: Generator | None = None, retrieval: bool = True
 ) -> Assistant:
@@ -195,7 +202,7 @@ def build_assistant(
         generator or build_generator(settings),
         retriever,
         top_k=options.top_k,
-        min_score=options.min_score,
+        min_score=abstention_threshold(settings),
         context_tokens=options.context_tokens,
         max_new_tokens=settings.generation.max_new_tokens,
         history_turns=options.history_turns,

@@ -6,8 +6,11 @@
     tuned+rag  the adapter answering from retrieved sources
 
 `answer()` returns the whole answer; `stream()` returns an `AnswerStream` to iterate for text pieces,
-whose `.answer` is set once the text is complete. A retrieval mode whose sources are all below the
-relevance threshold returns the abstain message without calling the model.
+whose `.answer` is set once the text is complete. Both pass the model's text through the same filter
+(answer_filter.py: no fences, control tokens or citations of sources not shown) and mark the sources
+the answer cites. The assistant abstains (abstention.py) when a retrieval mode's sources are all below
+the relevance threshold (then without calling the model) or when the model's answer declines or is
+empty; an abstaining answer says so and names the nearest documents, which are its sources.
 
 The UI, the API and the CLI call only this class; it knows nothing about settings or storage.
 """
@@ -17,11 +20,12 @@ from __future__ import annotations
 import time
 from collections.abc import Generator as PyGenerator
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
-from assistant.abstention import relevant
-from assistant.answer import MODES, Answer, Hit, Mode, uses_adapter, uses_retrieval
+from assistant.abstention import declines, nearest_documents, relevant
+from assistant.answer import MODES, Answer, Hit, Mode, Source, uses_adapter, uses_retrieval
+from assistant.answer_filter import AnswerFilter, clean, mark_cited, stop_strings
 from assistant.prompts import Message, Prompt, build_prompt, retrieval_query
 
 if TYPE_CHECKING:  # the generation module pulls in torch and transformers
@@ -98,8 +102,11 @@ class Assistant:
         if prompt is None:
             return answer
         generating = time.perf_counter()
-        completion = self.generator.complete(prompt.messages, adapter=request.adapter, sampling=sampling)
-        answer.text = completion.text
+        completion = self.generator.complete(
+            prompt.messages, adapter=request.adapter, sampling=self._with_stops(sampling)
+        )
+        answer.text = clean(completion.text, len(prompt.sources), self.generator.special_tokens)
+        self._conclude(answer)
         # Without streaming the whole text arrives at once: that is this client's time to first token.
         self._finish(
             answer, request, completion.usage, first_token=time.perf_counter(), decode_from=generating
@@ -124,8 +131,10 @@ class Assistant:
         if prompt is None:
             yield answer.text
             return answer
-        pieces = self.generator.stream(prompt.messages, adapter=request.adapter, sampling=sampling)
-        parts: list[str] = []
+        pieces = self.generator.stream(
+            prompt.messages, adapter=request.adapter, sampling=self._with_stops(sampling)
+        )
+        shown = AnswerFilter(len(prompt.sources), self.generator.special_tokens)
         first_token = None
         try:
             while True:
@@ -135,11 +144,19 @@ class Assistant:
                     usage: Usage = stop.value
                     break
                 first_token = first_token or time.perf_counter()
-                parts.append(piece)
-                yield piece
+                # After a closing fence the filter sends nothing; reading on keeps the token count.
+                text = shown.feed(piece)
+                if text:
+                    yield text
         finally:
             pieces.close()  # a reader that stops early stops the generation too
-        answer.text = "".join(parts)
+        tail = shown.flush()
+        if tail:
+            yield tail
+        answer.text = shown.text
+        added = self._conclude(answer)
+        if added:
+            yield added
         first_token = first_token or time.perf_counter()
         self._finish(answer, request, usage, first_token=first_token, decode_from=first_token)
         return answer
@@ -172,6 +189,26 @@ class Assistant:
             return sampling.max_new_tokens
         return self.max_new_tokens
 
+    def _with_stops(self, sampling: Sampling | None) -> Sampling:
+        """The call's decoding settings plus the stop strings that end an answer (see answer_filter.py)."""
+        from assistant.generation import Sampling  # here, not at the top: it pulls in torch
+
+        sampling = sampling or Sampling()
+        stops = dict.fromkeys((*sampling.stop, *stop_strings(self.generator.special_tokens)))
+        return replace(sampling, stop=tuple(stops))
+
+    def _conclude(self, answer: Answer) -> str:
+        """Mark the cited sources; an empty or declining answer becomes an abstention that names the nearest
+        documents. Returns the text added to the answer, which a stream sends last."""
+        answer.sources = mark_cited(answer.sources, answer.text)
+        if answer.text and not declines(answer.text):
+            return ""
+        answer.abstained = True
+        before = answer.text
+        parts = (answer.text or self.abstain_message, nearest_documents(answer.sources))
+        answer.text = "\n\n".join(part for part in parts if part)
+        return answer.text[len(before) :]
+
     def _prepare(
         self, request: _Request, history: Sequence[Message], answer_tokens: int
     ) -> tuple[Answer, Prompt | None]:
@@ -183,11 +220,13 @@ class Assistant:
         if uses_retrieval(request.mode):
             assert self.retriever is not None  # checked in _request
             query = retrieval_query(request.question, history, self.history_turns)
-            hits = relevant(self.retriever.search(query, self.top_k), self.min_score)
+            found = self.retriever.search(query, self.top_k)
+            hits = relevant(found, self.min_score)
             retrieved = time.perf_counter()
             answer.timings.retrieval_ms = _ms(request.started, retrieved)
             if not hits:
-                answer.text, answer.abstained = self.abstain_message, True
+                answer.sources = [Source.of(number, hit) for number, hit in enumerate(found, 1)]
+                self._conclude(answer)
                 answer.timings.total_ms = _ms(request.started, time.perf_counter())
                 return answer, None
         prompt = build_prompt(

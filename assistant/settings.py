@@ -241,8 +241,8 @@ class AssistantSettings(Section):
         0.43,
         ge=-1,
         le=1,
-        description="Cosine similarity a chunk needs to count as relevant; below it for all, abstain. "
-        "Calibrated on the sample data with bench/bench_abstention.py.",
+        description="Retrieval score a chunk needs to count as relevant; below it for all, abstain. "
+        "`tunedesk calibrate` writes a calibrated one into the home, which is used instead.",
     )
     context_tokens: int = Field(
         2048, gt=128, description="Prompt plus answer budget; older turns are dropped to fit."

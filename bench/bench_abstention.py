@@ -1,16 +1,25 @@
-"""Calibrate the abstention threshold (`assistant.min_score`) on the sample documents and questions.
+"""Abstention measured on questions the threshold was not picked on.
 
-    python bench/bench_abstention.py
+    python bench/bench_abstention.py [--seed 13] [--share 0.5] [--seeds 20]
+    python bench/bench_abstention.py --home HOME --mode tuned+rag   # also the model's own declines
 
-Ingests data/docs with the real embedding model into a temporary index, takes the best chunk score of
-every question in data/eval/questions.jsonl, and picks the threshold that best separates the questions
-the documents answer (kind `doc`) from those they do not (kind `unanswerable`); see assistant/abstention.py.
-Prints the score distributions, the chosen threshold, and how the configured default does. The last line
-compares the balanced accuracy of the configured default with the best threshold.
+Ingests data/docs with the real embedding model into a temporary index and takes the best retrieval
+score of every question in data/eval/questions.jsonl (the assistant's `top_k`). Then, exactly as
+`tunedesk calibrate` does (assistant/calibration.py): splits the questions per class with the seed,
+picks the threshold on the calibration part, and measures abstention recall and precision
+(unanswerable = positive) on both parts. The held-out figures are the honest ones; the calibration
+part's are printed beside them to show how much picking on the same questions flatters a threshold.
+`--seeds N` repeats the split over seeds 0..N-1 (scores are computed once) and prints the mean.
+
+With `--home` and `--mode`, the held-out questions are also answered by the assistant of that home
+(its model and adapter, with this threshold), and the combined abstention (threshold or the model's
+own decline, see assistant/abstention.py) is measured on them. The last line compares held-out with
+calibration-part balanced accuracy of the threshold alone.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import sys
@@ -20,59 +29,111 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from assistant.abstention import calibrate  # noqa: E402
-from assistant.builders import build_embedder  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
+from assistant.builders import build_assistant, build_embedder  # noqa: E402
+from assistant.calibration import (  # noqa: E402
+    DEFAULT_SEED,
+    DEFAULT_SHARE,
+    AbstentionScores,
+    choose_threshold,
+    measure,
+    split_questions,
+    unanswerable,
+)
+from assistant.evaluation.questions import EvalQuestion, load_questions  # noqa: E402
+from assistant.settings import Settings, load_settings  # noqa: E402
 from ingest.knowledge_base import KnowledgeBase  # noqa: E402
 
 
-def best_scores(knowledge_base: KnowledgeBase, questions: list[dict], kind: str) -> list[float]:
-    scores = []
-    for item in questions:
-        if item["kind"] == kind:
-            hits = knowledge_base.search(item["question"], 1)
-            scores.append(hits[0].score if hits else -1.0)
-    return scores
+def balanced(scores: AbstentionScores) -> float:
+    return (scores.recall + 1 - scores.answerable_refused) / 2
 
 
-def describe(name: str, scores: list[float]) -> str:
-    ordered = sorted(scores)
+def describe(name: str, scores: AbstentionScores) -> str:
+    precision = "n/a" if scores.precision is None else f"{scores.precision:.3f}"
     return (
-        f"{name:13s} n={len(scores):3d} min {ordered[0]:.3f} median {statistics.median(ordered):.3f} "
-        f"max {ordered[-1]:.3f}"
+        f"{name:12s} {scores.answerable:3d} answerable {scores.unanswerable:3d} unanswerable: "
+        f"recall {scores.recall:.3f} precision {precision} answerable refused {scores.answerable_refused:.3f} "
+        f"(balanced accuracy {balanced(scores):.3f})"
     )
 
 
-def main() -> None:
-    settings = Settings(device="cpu")
-    questions = [
-        json.loads(line) for line in (REPO / "data/eval/questions.jsonl").read_text().splitlines() if line
-    ]
+def best_scores(settings: Settings, questions: list[EvalQuestion]) -> dict[str, float]:
     with (
         tempfile.TemporaryDirectory() as folder,
         KnowledgeBase(Path(folder), build_embedder(settings)) as knowledge_base,
     ):
         report = knowledge_base.ingest([REPO / "data/docs"])
         print(f"indexed {len(report.added)} documents, {report.chunks_written} chunks")
-        answerable = best_scores(knowledge_base, questions, "doc")
-        unanswerable = best_scores(knowledge_base, questions, "unanswerable")
-    print(describe("doc", answerable))
-    print(describe("unanswerable", unanswerable))
-    best = calibrate(answerable, unanswerable)
-    default = settings.assistant.min_score
-    kept = sum(score >= default for score in answerable) / len(answerable)
-    refused = sum(score < default for score in unanswerable) / len(unanswerable)
-    configured = (kept + refused) / 2
+        top_k = settings.assistant.top_k
+        return {
+            item.question: max(
+                (hit.score for hit in knowledge_base.search(item.question, top_k)), default=-1.0
+            )
+            for item in questions
+        }
+
+
+def with_model(home: Path, mode: str, held_out: list[EvalQuestion], threshold: float) -> None:
+    """Answer the held-out questions with the home's assistant and this threshold; print combined abstention."""
+    from assistant.evaluation.metrics import precision_recall
+
+    assistant = build_assistant(load_settings(home=home, device="cpu"))
+    assistant.min_score = threshold
+    answers = [assistant.answer(item.question, mode=mode) for item in held_out]  # type: ignore[arg-type]
+    by_threshold = [answer.abstained and answer.completion_tokens == 0 for answer in answers]
+    combined = [answer.abstained for answer in answers]
+    actual = [unanswerable(item) for item in held_out]
+    for name, predicted in (("threshold", by_threshold), ("combined", combined)):
+        precision, recall = precision_recall(predicted, actual)
+        print(
+            f"{mode} {name:9s} on held-out: recall {recall:.3f} precision "
+            f"{'n/a' if precision is None else f'{precision:.3f}'} ({sum(predicted)} abstained of {len(held_out)})"
+        )
+    declined = [item.question for item, answer in zip(held_out, answers, strict=True) if answer.abstained]
+    print(json.dumps({"abstained": declined}, indent=1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--share", type=float, default=DEFAULT_SHARE)
+    parser.add_argument("--seeds", type=int, default=20, help="Seeds 0..N-1 for the mean over splits.")
+    parser.add_argument("--home", type=Path, help="A home with a model (and adapter) for --mode.")
+    parser.add_argument("--mode", choices=("rag", "tuned+rag"), help="Also answer the held-out questions.")
+    args = parser.parse_args()
+    settings = Settings(device="cpu")
+    questions, problems = load_questions(REPO / "data/eval/questions.jsonl")
+    assert not problems, problems
+    scores = best_scores(settings, questions)
+    score = scores.__getitem__
+
+    split = split_questions(questions, share=args.share, seed=args.seed)
+    chosen = choose_threshold(split.calibration, score)
+    seen = measure(split.calibration, score, chosen.threshold)
+    unseen = measure(split.held_out, score, chosen.threshold)
+    print(f"seed {args.seed}, share {args.share}: threshold {chosen.threshold:.3f}")
+    print(describe("calibration", seen))
+    print(describe("held-out", unseen))
+
+    means: dict[str, list[float]] = {"recall": [], "precision": [], "answerable_refused": []}
+    for seed in range(args.seeds):
+        other = split_questions(questions, share=args.share, seed=seed)
+        result = measure(other.held_out, score, choose_threshold(other.calibration, score).threshold)
+        means["recall"].append(result.recall)
+        means["answerable_refused"].append(result.answerable_refused)
+        if result.precision is not None:
+            means["precision"].append(result.precision)
     print(
-        f"best threshold {best.threshold:.3f}: answers {best.answerable_kept:.0%} of doc questions, "
-        f"refuses {best.unanswerable_refused:.0%} of unanswerable (balanced accuracy {best.balanced_accuracy:.3f})"
+        f"mean over {args.seeds} seeds, held-out: recall {statistics.mean(means['recall']):.3f} "
+        f"precision {statistics.mean(means['precision']):.3f} "
+        f"(over the {len(means['precision'])} splits that refused any) "
+        f"answerable refused {statistics.mean(means['answerable_refused']):.3f}"
     )
+    if args.mode and args.home:
+        with_model(args.home, args.mode, split.held_out, chosen.threshold)
     print(
-        f"configured min_score {default:.3f}: answers {kept:.0%}, refuses {refused:.0%} "
-        f"(balanced accuracy {configured:.3f})"
-    )
-    print(
-        f"BENCH abstention {configured / best.balanced_accuracy:.3f} balanced accuracy of the configured min_score vs the best threshold"
+        f"BENCH abstention {balanced(unseen) / balanced(seen):.3f} balanced accuracy of the calibrated threshold "
+        f"on held-out vs calibration questions (seed {args.seed})"
     )
 
 

@@ -9,7 +9,7 @@ of every `![`, which leaves the text readable and makes the Markdown parser trea
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import PurePath
 from typing import Any
 
@@ -47,7 +47,18 @@ def source_label(source: Mapping[str, Any]) -> str:
     where = f"{name}, page {page}" if page else name
     number = source.get("number")
     prefix = f"[{number}] " if number is not None else ""
-    return neutralise_images(f"{prefix}{title} — {where} (score {float(source.get('score', 0.0)):.2f})")
+    cited = " · cited" if source.get("cited") else ""
+    return neutralise_images(
+        f"{prefix}{title} — {where} (score {float(source.get('score', 0.0)):.2f}){cited}"
+    )
+
+
+def sources_heading(sources: Sequence[Mapping[str, Any]], *, abstained: bool) -> str:
+    """`Sources (4 · 2 cited)`; under an abstaining answer they are the nearest documents, none used."""
+    if abstained:
+        return f"Sources ({len(sources)} · nearest documents, none answered the question)"
+    cited = sum(bool(source.get("cited")) for source in sources)
+    return f"Sources ({len(sources)} · {cited} cited)"
 
 
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
@@ -62,9 +73,11 @@ def timing_caption(answer: Mapping[str, Any]) -> str:
     """One line: total time, first token, tokens/s and token counts of an `Answer.to_dict()`."""
     timings = answer.get("timings", {})
     parts = [f"{timings.get('total_ms', 0.0) / 1000:.1f} s total"]
-    if answer.get("abstained"):
+    if answer.get("abstained") and not answer.get("completion_tokens"):
         parts.append("abstained (no relevant document)")
     else:
+        if answer.get("abstained"):
+            parts.append("abstained (the model declined)")
         parts.append(f"first token {timings.get('first_token_ms', 0.0) / 1000:.1f} s")
         if timings.get("tokens_per_s"):
             parts.append(f"{timings['tokens_per_s']:.1f} tokens/s")

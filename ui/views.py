@@ -11,14 +11,17 @@ from typing import Any
 
 import streamlit as st
 
-from ui.render import neutralise_images, snippet, source_label, timing_caption
+from ui.render import neutralise_images, snippet, source_label, sources_heading, timing_caption
 
 
-def show_sources(sources: Sequence[Mapping[str, Any]], *, expanded: bool = False) -> None:
-    """The sources of an answer in an expander: label (title, file, page, score) and a snippet each."""
+def show_sources(
+    sources: Sequence[Mapping[str, Any]], *, abstained: bool = False, expanded: bool = False
+) -> None:
+    """The sources of an answer in an expander: label (title, file, page, score, cited) and a snippet each;
+    under an abstaining answer they are the nearest documents."""
     if not sources:
         return
-    with st.expander(f"Sources ({len(sources)})", expanded=expanded):
+    with st.expander(sources_heading(sources, abstained=abstained), expanded=expanded):
         for source in sources:
             st.markdown(f"**{source_label(source)}**")
             st.caption(snippet(str(source.get("text", ""))))
@@ -28,4 +31,4 @@ def show_answer(answer: Mapping[str, Any]) -> None:
     """An `Answer.to_dict()`: text, timings line, sources."""
     st.markdown(neutralise_images(str(answer.get("answer", ""))))
     st.caption(timing_caption(answer))
-    show_sources(answer.get("sources", []))
+    show_sources(answer.get("sources", []), abstained=bool(answer.get("abstained")))

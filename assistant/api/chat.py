@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from assistant.answer import Answer, Mode
+from assistant.answer_filter import mark_cited
 from assistant.api.errors import APIError, error_body
 from assistant.api.limits import Ticket
 from assistant.api.models import parse_model
@@ -58,6 +59,7 @@ async def chat_completions(
     async with served.limit.slot():
         answer = await run_in_threadpool(_answer, call)
     answer.text, stopped = cut_at_stop(answer.text, sampling.stop)
+    answer.sources = mark_cited(answer.sources, answer.text)  # a cut may have removed a citation
     conversation_id = await run_in_threadpool(
         store_exchange, served.storage, body.conversation_id, question, answer
     )
@@ -283,6 +285,7 @@ async def _events(
         answer = stream.answer
         assert answer is not None  # the stream ran to its end
         answer.text = held.text
+        answer.sources = mark_cited(answer.sources, answer.text)
         served, body = call.served, call.body
         conversation_id = await run_in_threadpool(
             store_exchange, served.storage, body.conversation_id, call.question, answer

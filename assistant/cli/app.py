@@ -4,8 +4,8 @@
 
 This module only wires settings to commands; each command group lives in its own module and the
 work itself lives in the library packages (ingest/, finetune/, assistant/). A file-system or database
-error no command handled (a full disk, a read-only file system) ends as one `error:` line naming the
-file, with exit code 1; `--debug` shows its traceback instead.
+error no command handled (a full disk, a read-only file system) or an unusable calibration file ends as
+one `error:` line naming the file, with exit code 1; `--debug` shows its traceback instead.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from assistant.calibration import CalibrationError
 from assistant.cli import (
+    calibrate_commands,
     chat_commands,
     data_commands,
     embedder_commands,
@@ -39,6 +41,9 @@ class _Commands(TyperGroup):
             return super().invoke(ctx)
         except BrokenPipeError:
             raise  # the reader of our output went away (`| head`): typer exits quietly
+        except CalibrationError as error:  # the home's calibration file, read by any command that answers
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(EXIT_INPUT_FAILED) from None
         except (OSError, sqlite3.Error) as error:
             if ctx.params.get("debug"):
                 raise
@@ -88,6 +93,7 @@ chat_commands.register(app)
 ui_commands.register(app)
 serve_commands.register(app)
 eval_commands.register(app)
+calibrate_commands.register(app)
 
 
 def main() -> None:

@@ -214,7 +214,10 @@ def _sources(answer: Answer) -> str:
     lines = []
     for source in answer.sources:
         page = f", page {source.page}" if source.page is not None else ""
-        lines.append(f"[{source.number}] {source.title} ({source.source}{page}) score {source.score:.2f}")
+        cited = ", cited" if source.cited else ""
+        lines.append(
+            f"[{source.number}] {source.title} ({source.source}{page}) score {source.score:.2f}{cited}"
+        )
     return "\n".join(lines)
 
 

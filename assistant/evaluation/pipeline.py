@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answer import Mode, uses_adapter, uses_retrieval
-from assistant.builders import build_assistant, build_generator, default_adapter, generation_backend
+from assistant.builders import (
+    abstention_threshold,
+    build_assistant,
+    build_generator,
+    default_adapter,
+    generation_backend,
+)
 from assistant.evaluation.questions import QuestionsError, load_questions, stratified
 from assistant.evaluation.report import write_run
 from assistant.evaluation.runner import run_questions
@@ -84,7 +90,7 @@ def _setup(
         "temperature": settings.generation.temperature,
         "repetition_penalty": settings.generation.repetition_penalty,
         "top_k": settings.assistant.top_k,
-        "min_score": settings.assistant.min_score,
+        "min_score": abstention_threshold(settings),  # the calibrated one when the home has it
     }
 
 

@@ -156,10 +156,14 @@ def test_an_off_topic_question_abstains_without_the_model(make_app, serve, clien
         messages = [{"role": "user", "content": OFF_TOPIC}]
         whole = api.chat.completions.create(model="tunedesk-rag", messages=messages)
         chunks = list(api.chat.completions.create(model="tunedesk-rag", messages=messages, stream=True))
-    assert whole.choices[0].message.content == assistant.abstain_message
-    assert whole.model_extra["abstained"] is True and whole.model_extra["sources"] == []
+    text = whole.choices[0].message.content
+    # It says so plainly and names the nearest documents, which ride along as uncited sources.
+    assert text.startswith(assistant.abstain_message + "\n\nNearest documents: ")
+    sources = whole.model_extra["sources"]
+    assert whole.model_extra["abstained"] is True and sources
+    assert all(source["cited"] is False and source["title"] in text for source in sources)
     assert whole.usage.completion_tokens == 0
-    assert _stream_text(chunks) == assistant.abstain_message
+    assert _stream_text(chunks) == text
 
 
 def test_history_is_passed_on_and_a_named_conversation_grows(make_app, serve, client, assistant, storage):

@@ -159,4 +159,5 @@ def test_a_client_leaving_mid_stream_stops_generation_and_frees_the_slot(make_ap
 
         _wait_for(admitted, "the slot to be freed")
     assert response.status_code == 200
-    assert [line for line in received if line.startswith("data: ")][1].count('"content": " word"') == 1
+    # The answer filter trims the blank the first piece starts with, as it trims a whole answer.
+    assert [line for line in received if line.startswith("data: ")][1].count('"content": "word"') == 1

@@ -1,4 +1,4 @@
-"""The relevance threshold: which hits count, and how the threshold is calibrated from labelled scores."""
+"""When to abstain: which hits count, how the threshold is calibrated, and when the model itself declines."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from assistant.abstention import calibrate, relevant
+from assistant.abstention import calibrate, declines, nearest_documents, relevant
+from assistant.answer import Source
 
 
 @dataclass(frozen=True)
@@ -19,9 +20,10 @@ class ScoredHit:
     text: str = "x"
 
 
-def test_relevant_keeps_hits_at_or_above_the_threshold_best_first():
+def test_relevant_keeps_hits_at_or_above_the_threshold_in_the_retrievers_order():
+    # The retriever ranks by fused score, which need not follow the cosine score the threshold reads.
     hits = [ScoredHit("a", 0.30), ScoredHit("b", 0.50), ScoredHit("c", 0.29999), ScoredHit("d", 0.35)]
-    assert [hit.doc_id for hit in relevant(hits, 0.30)] == ["b", "d", "a"]
+    assert [hit.doc_id for hit in relevant(hits, 0.30)] == ["a", "b", "d"]
     assert relevant(hits, 0.51) == []
 
 
@@ -38,3 +40,46 @@ def test_calibrate_maximises_balanced_accuracy_on_overlapping_groups():
     assert result.answerable_kept == pytest.approx(5 / 6) and result.unanswerable_refused == 1.0
     with pytest.raises(ValueError, match="at least one answerable and one unanswerable"):
         calibrate([0.5], [])
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "I'm sorry, I don't have information about that. I can help with our products.",
+        "Sorry! I couldn't find that in the sources.",
+        "I do not know.",
+        "I am not sure, please ask a colleague.",
+        "The documentation does not mention a battery.",
+        "That is not covered in the sources, so I cannot say.",
+        "There is no information about store opening hours.",
+        "We don\u2019t have any information on that.",
+    ],
+)
+def test_declines_recognises_answers_that_decline(answer):
+    assert declines(answer)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "You have 30 days from delivery to return it [1].",
+        "No, never share your password. Use Forgot password instead.",
+        "We can't diagnose your provider's modem; contact your provider.",
+        "The warranty lasts two years [1]. I don't know whether water damage is covered.",
+        "Unplug it and stop using it. A replacement ships next day. I am not sure of the exact time.",
+        "I couldn't find the fee in the table, but the policy says 15% [2].",  # it cites: it answers
+        "",
+    ],
+)
+def test_declines_leaves_answers_alone(answer):
+    assert not declines(answer)
+
+
+def test_nearest_documents_names_each_document_once_best_first():
+    def source(number: int, title: str, path: str) -> Source:
+        return Source(number, path, path, title, None, 0.5 - number / 10, "x")
+
+    sources = [source(1, "Returns", "policies/returns.md"), source(2, "Returns", "policies/returns.md")]
+    sources.append(source(3, "Warranty", "/data/warranty.docx"))
+    assert nearest_documents(sources) == "Nearest documents: Returns (returns.md); Warranty (warranty.docx)."
+    assert nearest_documents([]) == ""

@@ -129,8 +129,13 @@ def test_ask_streams_text_then_sources(full_home, env):
 def test_ask_abstains_on_an_off_topic_question(full_home, env):
     result = run(full_home, "ask", "what is the capital of mongolia", "--mode", "rag", "--json")
     payload = json.loads(result.stdout)
-    assert payload["abstained"] is True and payload["sources"] == [] and payload["completion_tokens"] == 0
-    assert payload["answer"] == "I couldn't find this in the documentation. Please contact support."
+    assert payload["abstained"] is True and payload["completion_tokens"] == 0
+    message, nearest = payload["answer"].split("\n\n")
+    assert message == "I couldn't find this in the documentation. Please contact support."
+    assert payload["sources"] and not any(source["cited"] for source in payload["sources"])
+    assert all(source["title"] in nearest for source in payload["sources"])
+    text = run(full_home, "ask", "what is the capital of mongolia", "--mode", "rag")
+    assert text.exit_code == 0 and "Nearest documents: " in text.stdout
 
 
 @pytest.mark.slow  # loads the embedding model and the tiny LLM in several commands

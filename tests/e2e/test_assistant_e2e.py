@@ -68,4 +68,28 @@ def test_a_planted_injection_does_not_take_over(assistant):
 def test_an_off_topic_question_is_declined_without_the_model(assistant):
     answer = assistant.answer("what is the capital of mongolia?", mode="rag")
     assert answer.abstained and answer.completion_tokens == 0
-    assert answer.text == "I couldn't find this in the documentation. Please contact support."
+    message, nearest = answer.text.split("\n\n")
+    assert message == "I couldn't find this in the documentation. Please contact support."
+    assert nearest.startswith("Nearest documents: ") and answer.sources
+    assert all(source.title in nearest and not source.cited for source in answer.sources)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "can i return an opened router after three weeks?",
+        "how do i reset the router to factory settings?",
+        "how do i turn on the guest network?",
+    ],
+)
+def test_real_answers_carry_no_fence_or_control_token_and_mark_their_citations(assistant, question):
+    whole = assistant.answer(question, mode="rag")
+    stream = assistant.stream(question, mode="rag")
+    pieces = list(stream)
+    assert "".join(pieces) == stream.answer.text == whole.text
+    for text in (whole.text, *pieces):
+        assert not re.search(r"<<|>>|SOURCE|<\||\|>", text), text
+    shown = {source.number for source in whole.sources}
+    cited = {int(number) for number in re.findall(r"\[(\d+)\]", whole.text)}
+    assert cited <= shown
+    assert {source.number for source in whole.sources if source.cited} == cited

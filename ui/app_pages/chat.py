@@ -96,5 +96,5 @@ if question:
             st.error(str(error))
         else:
             storage.add_exchange(state.conversation_id, question, stream.answer)
-            show_sources(stream.answer.to_dict()["sources"])
+            show_sources(stream.answer.to_dict()["sources"], abstained=stream.answer.abstained)
             st.rerun()

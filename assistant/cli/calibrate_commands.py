@@ -1,0 +1,97 @@
+"""CLI command `calibrate`: pick the abstention threshold on part of the labelled questions, report the rest.
+
+    tunedesk calibrate data/eval/questions.jsonl [--share 0.5] [--seed 13] [--json]
+
+Scores every question with the knowledge base's own search (the assistant's `top_k`), picks the
+threshold on the calibration part and writes `<home>/abstention.json`, which `ask`, `chat`, the app
+and the API then use instead of `assistant.min_score`. It prints the threshold and the retrieval-only
+abstention recall and precision on the held-out part, which it did not see when choosing. Bad lines of
+the questions file are skipped with a warning and the command then exits 1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from assistant.builders import open_knowledge_base
+from assistant.calibration import (
+    CALIBRATION_FILE,
+    DEFAULT_SEED,
+    DEFAULT_SHARE,
+    CalibrationError,
+    choose_threshold,
+    measure,
+    split_questions,
+    write_calibration,
+)
+from assistant.cli.context import EXIT_INPUT_FAILED, EXIT_USAGE, fail, settings_of
+from assistant.evaluation.questions import QuestionsError, load_questions
+
+
+def register(app: typer.Typer) -> None:
+    """Add this command to the root app."""
+    app.command("calibrate")(calibrate_command)
+
+
+def calibrate_command(
+    ctx: typer.Context,
+    questions: Annotated[
+        Path,
+        typer.Argument(
+            help="Labelled questions (JSONL, as for `tunedesk eval`); kind unanswerable marks those to refuse."
+        ),
+    ],
+    share: Annotated[
+        float,
+        typer.Option("--share", help="Part of each class used to pick the threshold; the rest is held out."),
+    ] = DEFAULT_SHARE,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the split (recorded in the file).")
+    ] = DEFAULT_SEED,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the written calibration as JSON.")] = False,
+) -> None:
+    """Calibrate the relevance threshold below which the assistant abstains, on a seeded split of QUESTIONS."""
+    if not questions.is_file():
+        fail(f"QUESTIONS: no such file: {questions}", EXIT_USAGE)
+    settings = settings_of(ctx)
+    try:
+        loaded, problems = load_questions(questions)
+        split = split_questions(loaded, share=share, seed=seed)
+    except (QuestionsError, CalibrationError) as error:
+        fail(str(error), EXIT_USAGE)
+    for problem in problems:
+        typer.echo(f"warning: skipped {problem}", err=True)
+    with open_knowledge_base(settings) as knowledge_base:
+        if not knowledge_base.documents():
+            fail(
+                f"the knowledge base in {knowledge_base.directory} is empty; "
+                "add documents with `tunedesk ingest PATH` first"
+            )
+        top_k = settings.assistant.top_k
+
+        def best_score(question: str) -> float:
+            return max((hit.score for hit in knowledge_base.search(question, top_k)), default=-1.0)
+
+        chosen = choose_threshold(split.calibration, best_score)
+        held_out = measure(split.held_out, best_score, chosen.threshold)
+    path = settings.home / CALIBRATION_FILE
+    retriever = {"embedding_model": settings.embedding.model, "top_k": top_k}
+    write_calibration(path, split, chosen, held_out, questions_file=questions.name, retriever=retriever)
+    if as_json:
+        typer.echo(path.read_text(encoding="utf-8"), nl=False)
+    else:
+        precision = "n/a" if held_out.precision is None else f"{held_out.precision:.2f}"
+        typer.echo(
+            f"threshold {chosen.threshold:.3f} from {len(split.calibration)} questions (seed {seed}): "
+            f"keeps {chosen.answerable_kept:.0%} of answerable, refuses {chosen.unanswerable_refused:.0%} of unanswerable"
+        )
+        typer.echo(
+            f"held out {len(split.held_out)} questions: abstention recall {held_out.recall:.2f}, "
+            f"precision {precision}, answerable refused {held_out.answerable_refused:.0%} (retrieval only)"
+        )
+        typer.echo(f"written: {path}")
+    if problems:
+        raise typer.Exit(EXIT_INPUT_FAILED)

@@ -1,0 +1,146 @@
+"""The answer filter: fences and control tokens never reach an answer, whole or streamed; citations of sources
+not shown are removed; the sources say which were cited. The engine passes stop strings and filters both paths."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from assistant.answer import Source
+from assistant.answer_filter import AnswerFilter, clean, mark_cited, stop_strings
+from assistant.engine import Assistant
+from assistant.prompts import SOURCE_CLOSE, SOURCE_OPEN
+
+HEADER = f"{SOURCE_OPEN} [1] Returns policy > How long you have (returns.md)>>>\n"
+ECHO = (
+    f"{HEADER}You have 30 days [1] to return it; opened items pay 15% [7].\n"
+    f"{SOURCE_CLOSE} [1]>>>\n\n{SOURCE_OPEN} [2] Warranty (warranty.md)>>>\nTwo years."
+)
+LEAKS = ("<<", ">>", "SOURCE", "<|", "im_start", "[7]")
+
+
+def streamed(text: str, shown: int, cuts: list[int], special_tokens=()) -> list[str]:
+    """What a stream of `text`, cut at `cuts`, sends."""
+    answer_filter = AnswerFilter(shown, special_tokens)
+    edges = [0, *cuts, len(text)]
+    pieces = [answer_filter.feed(text[a:b]) for a, b in zip(edges, edges[1:], strict=False)]
+    pieces.append(answer_filter.flush())
+    assert "".join(pieces) == answer_filter.text
+    return pieces
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (ECHO, "You have 30 days [1] to return it; opened items pay 15%."),
+        ("Two years [2].<|im_end|>\n<|im_start|>user\nand water?", "Two years [2]."),
+        ("30 days [1, 9] or [3] [2].", "30 days [1] or [2]."),
+        (f"It is 30 days.{SOURCE_CLOSE} [1]>>", "It is 30 days."),
+        ("See <<<end  source [1]>> the rest", "See"),  # any case, two brackets: still a fence
+        ("prices < 40 and >> 5 [a] stay", "prices < 40 and >> 5 [a] stay"),
+        (f"Unfinished header at the end {SOURCE_OPEN} [1] Retu", "Unfinished header at the end"),
+        ("[0] nothing shown is [1]", "nothing shown is [1]"),
+    ],
+)
+def test_clean_removes_fences_control_tokens_and_unshown_citations(text, expected):
+    assert clean(text, 2) == expected
+
+
+def test_a_fence_split_into_pieces_is_never_sent_not_even_in_part():
+    """Every way of cutting the text into two or three pieces, and random small pieces: the joined stream
+    is exactly the cleaned whole answer, and no piece carries any part of a fence."""
+    whole = clean(ECHO, 2)
+    for first in range(1, len(ECHO)):
+        assert "".join(streamed(ECHO, 2, [first])) == whole
+    for first in range(1, len(ECHO), 7):
+        for second in range(first + 1, len(ECHO), 5):
+            assert "".join(streamed(ECHO, 2, [first, second])) == whole
+    rng = random.Random(0)
+    for _ in range(200):
+        cuts = sorted(rng.sample(range(1, len(ECHO)), rng.randint(1, len(ECHO) // 2)))
+        pieces = streamed(ECHO, 2, cuts)
+        assert "".join(pieces) == whole
+        assert not any(leak in piece for piece in pieces for leak in LEAKS)
+
+
+def test_the_stream_holds_back_only_what_could_still_become_a_marker():
+    answer_filter = AnswerFilter(2)
+    assert answer_filter.feed("You have 30 days <") == "You have 30 days"  # blank and `<` wait
+    assert answer_filter.feed("<<SOU") == ""
+    assert answer_filter.feed("RCE [1] Returns>>>\nfor a refund") == " for a refund"
+    assert answer_filter.feed(" [") == ""
+    assert answer_filter.feed("2].") == " [2]."
+    assert answer_filter.feed(f"\n{SOURCE_CLOSE} [2]>>>\nmore") == "" and answer_filter.ended
+    assert answer_filter.flush() == "" and answer_filter.text == "You have 30 days for a refund [2]."
+
+
+def test_the_models_own_control_tokens_end_the_answer():
+    assert clean("Yes.<file_sep>import os", 1, ["<file_sep>"]) == "Yes."
+    assert "".join(streamed("Yes.<file_sep>import os", 1, [5, 8], ["<file_sep>"])) == "Yes."
+    stops = stop_strings(["<file_sep>"])
+    assert SOURCE_CLOSE in stops and "<|" in stops and "<file_sep>" in stops
+
+
+def test_cited_flags_follow_the_numbers_in_the_text():
+    sources = [
+        Source(number, f"d{number}", f"{number}.md", f"T{number}", None, 0.5, "x") for number in (1, 2, 3)
+    ]
+    marked = mark_cited(sources, "Thirty days [3], and two years [1, 2]... [1].")
+    assert [source.cited for source in marked] == [True, True, True]
+    marked = mark_cited(sources, "Thirty days [3].")
+    assert [source.cited for source in marked] == [False, False, True]
+    assert [source.cited for source in mark_cited(sources, "no citation")] == [False, False, False]
+
+
+class EchoingGenerator:
+    """The real generator, then the prompt's first source fence replayed token by token, as a small model
+    that copies its sources writes it: real token boundaries of the real tokenizer."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.adapters = inner.adapters
+        self.special_tokens = inner.special_tokens
+        self.stops: list[tuple[str, ...]] = []
+
+    def count_tokens(self, messages):
+        return self.inner.count_tokens(messages)
+
+    def _echo(self, messages) -> list[str]:
+        prompt = messages[-1]["content"]
+        fence = prompt[prompt.index(SOURCE_OPEN) : prompt.index(">>>", prompt.index(SOURCE_CLOSE)) + 3]
+        ids = self.inner.tokenizer(f"Thirty days [1] [9].\n{fence}\nmore", add_special_tokens=False)[
+            "input_ids"
+        ]
+        return [self.inner.tokenizer.decode([token]) for token in ids]
+
+    def complete(self, messages, *, adapter, sampling=None):
+        from assistant.generation import Completion
+
+        self.stops.append(sampling.stop)
+        completion = self.inner.complete(messages, adapter=adapter, sampling=sampling)
+        return Completion("".join(self._echo(messages)) + completion.text, completion.usage)
+
+    def stream(self, messages, *, adapter, sampling=None):
+        self.stops.append(sampling.stop)
+        yield from self._echo(messages)
+        return (yield from self.inner.stream(messages, adapter=adapter, sampling=sampling))
+
+
+def test_the_engine_filters_whole_and_streamed_answers_alike(generator, knowledge_base):
+    echoing = EchoingGenerator(generator)
+    assistant = Assistant(
+        echoing, knowledge_base, top_k=3, min_score=0.2, context_tokens=1024, max_new_tokens=8
+    )
+    question = "How many days do I have to return a router for a full refund?"
+    whole = assistant.answer(question, mode="rag")
+    stream = assistant.stream(question, mode="rag")
+    pieces = list(stream)
+    # The header is dropped and the quoted source text kept; the closing fence ends the answer.
+    quoted = whole.sources[0].text.strip()
+    assert whole.text == stream.answer.text == "".join(pieces) == f"Thirty days [1].\n{quoted}"
+    assert not any(leak in piece for piece in pieces for leak in LEAKS)
+    assert [source.cited for source in whole.sources] == [n == 1 for n in range(1, len(whole.sources) + 1)]
+    assert whole.to_dict()["sources"][0]["cited"] is True
+    # Both calls asked the generator to stop at a closing fence and at control tokens.
+    assert all(SOURCE_CLOSE in stops and "<|" in stops for stops in echoing.stops)

@@ -1,0 +1,193 @@
+"""Calibrating the abstention threshold: a seeded split per class, the threshold picked without ever scoring
+the held-out part, the file in the home, and `tunedesk calibrate` / `tunedesk ask` using it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assistant.calibration import (
+    CALIBRATION_FILE,
+    CalibrationError,
+    choose_threshold,
+    measure,
+    read_threshold,
+    split_questions,
+    write_calibration,
+)
+from assistant.cli.app import app
+from assistant.evaluation.questions import EvalQuestion
+
+ANSWERABLE = (
+    "How many days do I have to return a router for a full refund?",
+    "Is there a restocking fee when I return an opened item?",
+    "How long is the Halo Router warranty?",
+    "Is water damage covered by the warranty?",
+)
+UNANSWERABLE = (
+    "what is the capital of mongolia",
+    "who won the football world cup in 1998",
+    "recommend a recipe for pasta carbonara",
+    "how far away is the moon",
+)
+
+
+def questions() -> list[EvalQuestion]:
+    made = [
+        EvalQuestion(f"q.jsonl:{n}", text, "ref", (), ("x",), "doc") for n, text in enumerate(ANSWERABLE, 1)
+    ]
+    made += [
+        EvalQuestion(f"q.jsonl:{n}", text, "ref", (), (), "unanswerable")
+        for n, text in enumerate(UNANSWERABLE, 5)
+    ]
+    return made
+
+
+def test_the_split_is_seeded_per_class_and_disjoint():
+    items = questions()
+    split = split_questions(items, share=0.5, seed=7)
+    assert (
+        split_questions(list(reversed(items)), share=0.5, seed=7) == split
+    )  # the file order does not matter
+    calibration = {question.id for question in split.calibration}
+    held_out = {question.id for question in split.held_out}
+    assert not calibration & held_out and calibration | held_out == {question.id for question in items}
+    for part in (split.calibration, split.held_out):
+        assert sorted(question.kind for question in part) == ["doc", "doc", "unanswerable", "unanswerable"]
+    others = {tuple(q.id for q in split_questions(items, share=0.5, seed=seed).held_out) for seed in range(8)}
+    assert len(others) > 1  # the seed decides
+    with pytest.raises(CalibrationError, match="at least 2 unanswerable questions"):
+        split_questions(items[:5], share=0.5, seed=7)
+    with pytest.raises(CalibrationError, match="--share 1.0"):
+        split_questions(items, share=1.0, seed=7)
+
+
+def test_the_threshold_is_picked_without_scoring_the_held_out_questions(knowledge_base):
+    split = split_questions(questions(), share=0.5, seed=3)
+    asked: list[str] = []
+
+    def best_score(question: str) -> float:
+        asked.append(question)
+        return max(hit.score for hit in knowledge_base.search(question, 3))
+
+    chosen = choose_threshold(split.calibration, best_score)
+    assert sorted(asked) == sorted(question.question for question in split.calibration)
+    assert not set(asked) & {question.question for question in split.held_out}
+    # Picked on the calibration part, it separates it at least as well as refusing nothing does.
+    assert chosen.balanced_accuracy >= 0.5
+    held_out = measure(split.held_out, best_score, chosen.threshold)
+    assert (held_out.answerable, held_out.unanswerable) == (2, 2)
+
+
+def test_measure_counts_refusals_as_the_positive_class():
+    scores = dict(zip(ANSWERABLE + UNANSWERABLE, (0.9, 0.8, 0.3, 0.7, 0.2, 0.6, 0.1, 0.1), strict=True))
+    result = measure(questions(), scores.__getitem__, threshold=0.5)
+    assert result.recall == 0.75  # 3 of 4 unanswerable refused
+    assert result.precision == 0.75  # 3 of the 4 refusals were unanswerable
+    assert result.answerable_refused == 0.25
+    assert measure(questions(), lambda question: 1.0, threshold=0.5).precision is None
+
+
+def test_the_file_round_trips_and_a_broken_one_is_a_clear_error(tmp_path):
+    split = split_questions(questions(), share=0.5, seed=1)
+    chosen = choose_threshold(split.calibration, lambda question: 0.9 if question in ANSWERABLE else 0.1)
+    held_out = measure(split.held_out, lambda question: 0.5, chosen.threshold)
+    path = tmp_path / CALIBRATION_FILE
+    write_calibration(path, split, chosen, held_out, questions_file="q.jsonl", retriever={"top_k": 3})
+    record = json.loads(path.read_text())
+    assert read_threshold(path) == record["threshold"] == chosen.threshold == pytest.approx(0.5)
+    assert (record["seed"], record["share"]) == (1, 0.5)
+    assert record["held_out_ids"] == [question.id for question in split.held_out]
+    assert read_threshold(tmp_path / "missing.json") is None
+    path.write_text('{"threshold": "high"}')
+    with pytest.raises(CalibrationError, match=f"{CALIBRATION_FILE}: field 'threshold' must be a number"):
+        read_threshold(path)
+    path.write_text("{not json")
+    with pytest.raises(CalibrationError, match="run `tunedesk calibrate` again or delete it"):
+        read_threshold(path)
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory, adapters_dir, documents, tiny_model_dir) -> Path:
+    """The returns and warranty pages ingested with the real embedding model, and both adapters."""
+    home = tmp_path_factory.mktemp("calibrate-home")
+    shutil.copytree(adapters_dir, home / "adapters")
+    docs = home.parent / "calibrate-docs"
+    docs.mkdir()
+    for name in ("returns.md", "warranty.md"):
+        (docs / name).write_text(documents[name], encoding="utf-8")
+    result = CliRunner().invoke(app, ["--home", str(home), "--device", "cpu", "ingest", str(docs)])
+    assert result.exit_code == 0, result.output
+    return home
+
+
+@pytest.fixture
+def env(monkeypatch, tiny_model_dir):
+    monkeypatch.setenv("TUNEDESK_MODEL__BASE", str(tiny_model_dir))
+    monkeypatch.setenv("TUNEDESK_GENERATION__MAX_NEW_TOKENS", "4")
+    monkeypatch.setenv("TUNEDESK_DEVICE", "cpu")
+
+
+def write_questions(folder: Path, bad_line: bool = False) -> Path:
+    lines = [json.dumps({"question": q, "answer": "a", "keywords": ["k"], "kind": "doc"}) for q in ANSWERABLE]
+    lines += [json.dumps({"question": q, "answer": "a", "kind": "unanswerable"}) for q in UNANSWERABLE]
+    if bad_line:
+        lines.insert(2, '{"question": "no kind"}')
+    path = folder / "questions.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def ask(home: Path, question: str) -> dict:
+    result = CliRunner().invoke(app, ["--home", str(home), "ask", question, "--mode", "rag", "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_calibrate_writes_the_threshold_and_ask_uses_it(home, env, tmp_path, monkeypatch):
+    from assistant.builders import abstention_threshold
+    from assistant.settings import load_settings
+
+    result = CliRunner().invoke(
+        app, ["--home", str(home), "calibrate", str(write_questions(tmp_path)), "--seed", "5"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "held out 4 questions: abstention recall" in result.stdout
+    path = home / CALIBRATION_FILE
+    record = json.loads(path.read_text())
+    assert record["seed"] == 5 and len(record["calibration_ids"]) == len(record["held_out_ids"]) == 4
+    assert abstention_threshold(load_settings(home=home)) == record["threshold"]
+
+    # The file decides, not the setting: a threshold above every score abstains without the model...
+    path.write_text(json.dumps(record | {"threshold": 0.99}))
+    refused = ask(home, ANSWERABLE[0])
+    assert refused["abstained"] and refused["completion_tokens"] == 0
+    # ... and one below every score lets the model answer although the setting would refuse.
+    path.write_text(json.dumps(record | {"threshold": -1.0}))
+    monkeypatch.setenv("TUNEDESK_ASSISTANT__MIN_SCORE", "0.99")
+    answered = ask(home, ANSWERABLE[0])
+    assert answered["completion_tokens"] > 0
+
+    path.write_text("{broken")
+    broken = CliRunner().invoke(app, ["--home", str(home), "ask", ANSWERABLE[0], "--mode", "rag"])
+    assert broken.exit_code == 1
+    assert broken.output.strip().splitlines() == [
+        f"error: {path}: cannot be read (Expecting property name enclosed in double quotes: line 1 column 2 (char 1)); "
+        "run `tunedesk calibrate` again or delete it"
+    ]
+    path.unlink()
+
+
+def test_calibrate_skips_a_bad_line_says_so_and_still_writes(home, env, tmp_path):
+    questions_file = write_questions(tmp_path, bad_line=True)
+    result = CliRunner().invoke(app, ["--home", str(home), "calibrate", str(questions_file)])
+    assert result.exit_code == 1
+    assert "warning: skipped questions.jsonl:3: field 'kind'" in result.stderr
+    assert read_threshold(home / CALIBRATION_FILE) is not None
+    (home / CALIBRATION_FILE).unlink()
+    missing = CliRunner().invoke(app, ["--home", str(home), "calibrate", str(tmp_path / "nope.jsonl")])
+    assert missing.exit_code == 2 and "QUESTIONS: no such file" in missing.stderr

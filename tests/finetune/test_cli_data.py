@@ -11,6 +11,7 @@ from assistant.cli.app import app
 
 
 def _run(home: Path, *args: str):
+    home.mkdir(exist_ok=True)  # an existing home: stderr then holds only what the check itself says
     return CliRunner().invoke(app, ["--home", str(home), "data", "check", *args])
 
 
@@ -187,6 +188,7 @@ def test_bad_write_target_and_eval_file_get_one_line_errors(tmp_path: Path) -> N
 
 
 def test_an_unknown_recogniser_is_a_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / "home").mkdir()
     result = CliRunner().invoke(
         app,
         ["--home", str(tmp_path / "home"), "data", "check", str(_good(tmp_path))],

@@ -41,8 +41,10 @@ def built(tmp_path, embedder) -> Path:
     return tmp_path / "index"
 
 
-def _open(index: Path, embedder: HashingEmbedder | None) -> KnowledgeBase:
-    return KnowledgeBase(index, embedder, chunk_tokens=40, overlap_tokens=0, parse_workers=1)
+def _open(index: Path, embedder: HashingEmbedder | None, *, read_only: bool = False) -> KnowledgeBase:
+    return KnowledgeBase(
+        index, embedder, chunk_tokens=40, overlap_tokens=0, parse_workers=1, read_only=read_only
+    )
 
 
 def _sql(index: Path, statement: str) -> None:
@@ -175,7 +177,9 @@ def test_a_damaged_sqlite_page_fails_the_integrity_check(built):
     with open(built / "registry.sqlite3", "r+b") as handle:  # zero the index's root page: a torn write
         handle.seek((root - 1) * page_size)
         handle.write(b"\0" * page_size)
-    with _open(built, None) as reader:
+    # Read-only, as `tunedesk doctor` opens it: a writable open would first bring the keyword channel
+    # up to date, and fail on the damaged page before any check could name it.
+    with _open(built, None, read_only=True) as reader:
         findings = reader.verify().findings
     assert findings and all(not finding.repairable for finding in findings[:1])
     assert findings[0].problem.startswith(f"{built / 'registry.sqlite3'}: SQLite integrity check: ")

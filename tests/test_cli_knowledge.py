@@ -183,6 +183,7 @@ def test_hostile_names_and_links_are_refused_escaped_and_counted(tmp_path, corpu
     forged = corpus / "n\nerror: forged.txt"
     forged.write_bytes(bytes(range(256)))  # binary: refused, so its name is printed in an error line
     home = tmp_path / "home"
+    home.mkdir()  # an existing home: stderr holds only the ingest's own lines
 
     result = _run(home, "ingest", str(corpus))
 

@@ -107,6 +107,10 @@ class LlamaCppGenerator:
             # llama.cpp adds top-k 40 and min-p 0.05 by default; transformers does neither.
             "top_k": 0,
             "min_p": 0.0,
+            # A prompt partly served from a slot's cache is computed in other batch shapes than a fresh
+            # one, which shifts the logits enough to change greedy answers; without it the same question
+            # always gets the same answer, at the cost of prefilling every prompt whole.
+            "cache_prompt": False,
         }
         self._reload_check_s = reload_check_s
         self._lock = threading.Lock()

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from assistant.settings import SettingsError, load_settings, override
-from finetune.adapters import list_adapters
+from finetune.adapters import AdapterError, adapter_dir, list_adapters
 from ui.training_runs import RunError, read_run, runs_folder, start_run
 
 POLL_S = 10.0  # progress is written once per optimiser step, which takes several seconds on a CPU
@@ -29,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = override(load_settings(), **{"training.max_steps": args.max_steps})
-    except SettingsError as error:
+        adapter_dir(settings.adapters_dir, args.name)  # refuses a bad name before any path is built from it
+    except (SettingsError, AdapterError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     folder = runs_folder(settings.home) / args.name

@@ -13,6 +13,8 @@ DEMO_ADAPTER ?= support
 # About 200 conversations seen: enough to halve validation perplexity on the sample data (docs/results.md).
 DEMO_TRAIN_STEPS ?= 24
 DEMO_PORT ?= 8501
+TRAIN_IN_BACKGROUND = TUNEDESK_HOME=$(DEMO_HOME) HF_HUB_OFFLINE=1 $(PYTHON) -m ui.start_training \
+	$(DEMO_ADAPTER) data/transcripts --max-steps $(DEMO_TRAIN_STEPS)
 
 .DEFAULT_GOAL := help
 .PHONY: help install browser demo demo-ask test test-fast bench lint format clean
@@ -38,19 +40,14 @@ browser: ## Install headless Chromium for the browser test (the test skips where
 
 demo: install ## Build the knowledge base, start training in the background, serve the app on :8501 at once
 	HF_HUB_OFFLINE=1 $(TUNEDESK) --home $(DEMO_HOME) ingest data/docs
-	# base and rag answer at once; tuned modes switch on when the adapter is published (no restart).
-	HF_HUB_OFFLINE=1 $(TUNEDESK) --home $(DEMO_HOME) adapters list --json | grep -q '"name": "$(DEMO_ADAPTER)"' \
-		|| { echo "training $(DEMO_ADAPTER) in the background; log in $(DEMO_HOME)/demo-train.log"; \
-		HF_HUB_OFFLINE=1 nohup $(TUNEDESK) --home $(DEMO_HOME) train data/transcripts --name $(DEMO_ADAPTER) \
-		--max-steps $(DEMO_TRAIN_STEPS) > $(DEMO_HOME)/demo-train.log 2>&1 & }
+	# An app training run: the Training page shows it live and the tuned modes say they wait for it; they
+	# switch on when the adapter is published (no restart). Starts nothing while one is still going.
+	$(TRAIN_IN_BACKGROUND)
 	HF_HUB_OFFLINE=1 $(TUNEDESK) --home $(DEMO_HOME) ui --port $(DEMO_PORT)
 
 demo-ask: install ## Wait for the demo adapter (trains it when missing), then answer the demo question here
 	HF_HUB_OFFLINE=1 $(TUNEDESK) --home $(DEMO_HOME) ingest data/docs
-	@until HF_HUB_OFFLINE=1 $(TUNEDESK) --home $(DEMO_HOME) adapters list --json | grep -q '"name": "$(DEMO_ADAPTER)"'; do \
-		pgrep -f "train data/transcripts --name $(DEMO_ADAPTER)" >/dev/null \
-		|| HF_HUB_OFFLINE=1 $(TUNEDESK) --home $(DEMO_HOME) train data/transcripts --name $(DEMO_ADAPTER) --max-steps $(DEMO_TRAIN_STEPS); \
-		sleep 10; done
+	$(TRAIN_IN_BACKGROUND) --wait
 	HF_HUB_OFFLINE=1 $(TUNEDESK) --home $(DEMO_HOME) ask "$(DEMO_QUESTION)" --mode tuned+rag --adapter $(DEMO_ADAPTER)
 
 test: install browser ## Set up, then run the whole test suite (unit, end-to-end and browser tests)

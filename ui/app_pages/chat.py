@@ -52,7 +52,8 @@ storage = resources.storage(settings)
 state = session()
 adapter = resources.chosen_adapter(settings)
 has_documents = resources.has_documents(settings)
-start_mode, notice = default_mode(adapter is not None, has_documents)
+training = None if adapter else resources.training_in_progress(settings)
+start_mode, notice = default_mode(adapter is not None, has_documents, training)
 
 with st.sidebar:
     if st.button("New chat", icon=":material/add:", use_container_width=True):

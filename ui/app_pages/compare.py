@@ -111,10 +111,11 @@ storage = resources.storage(settings)
 assistant = resources.assistant(settings)
 adapter = resources.chosen_adapter(settings)
 has_documents = resources.has_documents(settings)
+training = None if adapter else resources.training_in_progress(settings)
 
 
 def ready(mode):
-    return unavailable_reason(mode, adapter is not None, has_documents)
+    return unavailable_reason(mode, adapter is not None, has_documents, training)
 
 
 st.title("Compare")

@@ -48,24 +48,34 @@ class ProgressWriter(TrainerCallback):
 def main(folder: Path) -> int:
     import json
 
+    from assistant.builders import build_training_context, has_documents
     from finetune.train import train
 
     request = json.loads((folder / REQUEST).read_text(encoding="utf-8"))
     # model_validate (not the constructor): exactly the app's settings, without re-reading the environment.
     settings = Settings.model_validate(request["settings"])
     write_progress(folder, {"status": "preparing"})
+    context = None
     try:
+        # The same default as `tunedesk train`: with documents in the knowledge base, each reply is
+        # trained under the tuned+rag prompt with retrieved sources.
+        if has_documents(settings):
+            context = build_training_context(settings)
         result = train(
             settings,
             [Path(path) for path in request["data"]],
             request["name"],
             force=request["force"],
             callbacks=[ProgressWriter(folder)],
+            context=context,
         )
     except Exception as error:
         traceback.print_exc()
         write_progress(folder, {"status": "failed", "error": str(error)})
         return 1
+    finally:
+        if context is not None:
+            context.close()
     write_progress(folder, {"status": "done", "metrics": result.metrics, "adapter": str(result.adapter_dir)})
     return 0
 

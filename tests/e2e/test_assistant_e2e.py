@@ -39,9 +39,7 @@ def assistant(tmp_path_factory):
     settings = Settings(
         home=home,
         device="cpu",
-        # The fp32 weights on transformers: these checks are about grounding, fences and citations, and the
-        # Q4_1 file on llama.cpp copies a source header on the first question (its own tests cover it).
-        generation={"max_new_tokens": 48, "backend": "transformers"},
+        generation={"max_new_tokens": 48},  # the default backend: llama.cpp on the packaged GGUF
         assistant={"domain": "Brightwave home Wi-Fi"},
     )
     with open_knowledge_base(settings) as knowledge_base:

@@ -93,11 +93,11 @@ def _fingerprint(index: Path) -> tuple[int, list[str], list[int], list[int], dic
 def _fill(folder: Path, leave_bytes: int) -> None:
     """Fill the file system of `folder` until it is full, then give back `leave_bytes`."""
     filler = folder / "filler"
-    with open(filler, "wb") as handle:
+    # Unbuffered: a buffered file would try the failed bytes again when it closes and raise there.
+    with open(filler, "wb", buffering=0) as handle:
         try:
             while True:
                 handle.write(b"\0" * 65536)
-                handle.flush()
         except OSError:
             pass
     size = filler.stat().st_size

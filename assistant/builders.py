@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.calibration import CALIBRATION_FILE, read_threshold
-from assistant.device import resolve_device
 from assistant.engine import Assistant
-from assistant.settings import Settings
 from assistant.storage import Storage
+from core.device import resolve_device
+from core.settings import Settings
 from ingest.embeddings import Embedder, SentenceTransformerEmbedder
 from ingest.knowledge_base import KnowledgeBase
 from ingest.retriever import KnowledgeBaseRetriever

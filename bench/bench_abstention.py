@@ -40,7 +40,7 @@ from assistant.calibration import (  # noqa: E402
     unanswerable,
 )
 from assistant.evaluation.questions import EvalQuestion, load_questions  # noqa: E402
-from assistant.settings import Settings, load_settings  # noqa: E402
+from core.settings import Settings, load_settings  # noqa: E402
 from ingest.knowledge_base import KnowledgeBase  # noqa: E402
 
 

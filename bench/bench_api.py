@@ -46,7 +46,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from assistant.builders import build_assistant  # noqa: E402
 from assistant.generation import Sampling  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
+from core.settings import Settings  # noqa: E402
 
 QUESTION = "How long is the warranty on the Halo router?"
 CONCURRENCY = (1, 4, 16)

@@ -36,9 +36,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from assistant.builders import build_assistant, open_knowledge_base  # noqa: E402
-from assistant.device import resolve_device  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
 from bench.llama_cpp_figures import agreement, llama_cpp_figures, ttft_only  # noqa: E402
+from core.device import resolve_device  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from finetune.base_model import load_base_model  # noqa: E402
 
 DOCS = (

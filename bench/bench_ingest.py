@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from assistant.builders import build_embedder, open_knowledge_base  # noqa: E402
-from assistant.settings import load_settings  # noqa: E402
+from core.settings import load_settings  # noqa: E402
 from ingest.chunk_context import CONTEXT_SHARE, embedding_text  # noqa: E402
 from ingest.registry import Registry  # noqa: E402
 
@@ -89,7 +89,7 @@ _INGEST_CHILD = """
 import sys, time
 from pathlib import Path
 from assistant.builders import open_knowledge_base
-from assistant.settings import load_settings
+from core.settings import load_settings
 settings = load_settings(home=Path(sys.argv[2]), device="cpu")
 with open_knowledge_base(settings) as kb:
     started = time.perf_counter()

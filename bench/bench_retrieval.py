@@ -24,7 +24,7 @@ from assistant.builders import build_embedder, open_knowledge_base  # noqa: E402
 from assistant.evaluation import metrics  # noqa: E402
 from assistant.evaluation.questions import load_questions  # noqa: E402
 from assistant.evaluation.retrieval_calibration import calibrate_search, split_questions  # noqa: E402
-from assistant.settings import load_settings, override  # noqa: E402
+from core.settings import load_settings, override  # noqa: E402
 from ingest.hybrid import save_weights  # noqa: E402
 
 K = 5

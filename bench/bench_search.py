@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from assistant.builders import build_embedder, open_knowledge_base  # noqa: E402
-from assistant.settings import load_settings  # noqa: E402
+from core.settings import load_settings  # noqa: E402
 from ingest.document import Chunk  # noqa: E402
 from ingest.knowledge_base import StagedDocument  # noqa: E402
 from ingest.vector_index import INDEX_TYPE, FlatIndex, IndexFiles  # noqa: E402

@@ -79,8 +79,8 @@ def tiny_model(folder: Path, models_dir: Path) -> str:
 
 
 def run_trainer(base: str, models_dir: Path, samples: list[dict], batch_size: int, seed: int) -> dict:
-    from assistant.device import resolve_device
-    from assistant.settings import TrainingSettings
+    from core.device import resolve_device
+    from core.settings import TrainingSettings
     from finetune.base_model import load_tokenizer
     from finetune.train import build_model, build_trainer
 
@@ -103,7 +103,7 @@ def run_naive_loop(base: str, models_dir: Path, samples: list[dict], batch_size:
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from assistant.device import resolve_device
+    from core.device import resolve_device
     from finetune.base_model import load_base_model, load_tokenizer
     from finetune.collate import PadCollator
 

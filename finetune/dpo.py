@@ -23,8 +23,8 @@ from pathlib import Path
 
 from transformers import PrinterCallback, TrainerCallback, set_seed
 
-from assistant.device import resolve_device
-from assistant.settings import Settings
+from core.device import resolve_device
+from core.settings import Settings
 from finetune import adapters
 from finetune.base_model import ensure_base_model, load_base_model, load_tokenizer
 from finetune.callbacks import ProgressBar

@@ -43,8 +43,8 @@ from transformers import (
     set_seed,
 )
 
-from assistant.device import Device, resolve_device
-from assistant.settings import Settings, TrainingSettings
+from core.device import Device, resolve_device
+from core.settings import Settings, TrainingSettings
 from finetune import adapters, checkpoints
 from finetune.base_model import ensure_base_model, load_base_model, load_tokenizer
 from finetune.callbacks import CheckpointSeal, DivergenceGuard, ProgressBar, TrainingDiverged

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.settings import Settings, override
+from core.settings import Settings, override
 from finetune import adapters
 from finetune.checkpoints import write_json_atomic
 from finetune.train import TrainError, TrainingDiverged, train

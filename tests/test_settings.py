@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from assistant.cli.app import app
-from assistant.settings import SettingsError, load_settings, override
+from core.settings import SettingsError, load_settings, override
 
 
 @pytest.fixture(autouse=True)
@@ -202,7 +202,7 @@ def test_home_config_and_nested_variables_are_known(monkeypatch, tmp_path):
 
 def _float_settings() -> list[str]:
     """Dotted names of every float setting, those added later included."""
-    from assistant.settings import Settings
+    from core.settings import Settings
 
     names = []
     for section_name, section in Settings.model_fields.items():

@@ -19,8 +19,8 @@ from assistant.builders import (
 )
 from assistant.engine import Assistant
 from assistant.generation import Generator
-from assistant.settings import Settings, SettingsError, load_settings
 from assistant.storage import Storage
+from core.settings import Settings, SettingsError, load_settings
 from finetune.adapters import AdapterInfo, list_adapters
 from ingest.embeddings import Embedder
 from ingest.knowledge_base import KnowledgeBase

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from assistant.settings import SettingsError, load_settings, override
+from core.settings import SettingsError, load_settings, override
 from finetune.adapters import AdapterError, adapter_dir, list_adapters
 from ui.training_runs import RunError, read_run, runs_folder, start_run
 

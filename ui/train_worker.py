@@ -12,7 +12,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from assistant.settings import Settings
+from core.settings import Settings
 from ui.training_runs import REQUEST, write_progress
 
 

@@ -9,13 +9,13 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from assistant.settings import Settings
+from core.settings import Settings
 from finetune.adapters import AdapterInfo
 from finetune.formats import SUFFIXES as TRANSCRIPT_SUFFIXES
 from ingest.atomic import write_bytes_atomically
 from ingest.document import IngestError
 from ingest.safety import safe_upload_name
-from ui.uploads import Upload
+from ingest.uploads import Upload
 
 UPLOADED_TRANSCRIPTS = "transcripts"  # under home
 

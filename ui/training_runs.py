@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psutil
 
-from assistant.settings import Settings
+from core.settings import Settings
 from finetune.adapters import adapter_dir
 from finetune.checkpoints import write_json_atomic
 

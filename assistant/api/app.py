@@ -25,8 +25,8 @@ from assistant.api.errors import install_error_handlers
 from assistant.api.limits import LimitBody, WorkLimit
 from assistant.api.state import Served, served_of
 from assistant.engine import Assistant
-from assistant.settings import APISettings
 from assistant.storage import Storage
+from core.settings import APISettings
 from ingest.embeddings import Embedder
 from ingest.knowledge_base import KnowledgeBase
 

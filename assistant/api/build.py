@@ -7,8 +7,8 @@ from fastapi import FastAPI
 from assistant.api.app import create_app
 from assistant.api.auth import KEYS_FILE, KeyStore
 from assistant.builders import build_assistant, build_embedder, open_knowledge_base, open_storage
-from assistant.settings import Settings
-from ui.uploads import UPLOADS_FOLDER
+from core.settings import Settings
+from ingest.uploads import UPLOADS_FOLDER
 
 
 def open_key_store(settings: Settings) -> KeyStore:

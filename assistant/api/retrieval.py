@@ -25,7 +25,7 @@ from assistant.api.schemas import EmbeddingRequest, SearchRequest
 from assistant.api.state import Served, served_of
 from ingest.embeddings import Embedder
 from ingest.knowledge_base import KnowledgeBase, KnowledgeBaseError
-from ui.uploads import FileResult, Upload, ingest_uploads
+from ingest.uploads import FileResult, Upload, ingest_uploads
 
 router = APIRouter()
 MAX_UPLOAD_FILES = 100

@@ -30,7 +30,7 @@ from assistant.cli import (
     ui_commands,
 )
 from assistant.cli.context import EXIT_INPUT_FAILED, EXIT_USAGE, describe_failure
-from assistant.settings import SettingsError, load_settings
+from core.settings import SettingsError, load_settings
 
 
 class _Commands(TyperGroup):

@@ -26,7 +26,7 @@ from assistant.cli.context import fail, settings_of
 from assistant.engine import AssistantError
 from assistant.generation import GenerationError
 from assistant.prompts import PromptTooLongError
-from assistant.settings import Settings
+from core.settings import Settings
 
 ModeOption = Annotated[str, typer.Option("--mode", "-m", help="base, rag, tuned or tuned+rag.")]
 AdapterOption = Annotated[

@@ -11,7 +11,7 @@ from typing import NoReturn
 import typer
 
 from assistant.cli.home import HomeError, prepare_home
-from assistant.settings import Settings, SettingsError, override
+from core.settings import Settings, SettingsError, override
 
 EXIT_OK = 0
 EXIT_INPUT_FAILED = 1  # some input could not be processed; the rest went through

@@ -114,8 +114,8 @@ def feedback_export(
         fail("give --dpo OUT.jsonl, --sft OUT.jsonl or both", EXIT_USAGE)
     settings = settings_of(ctx)
     from assistant.builders import open_storage
+    from assistant.preferences import export_feedback
     from assistant.storage import StorageError
-    from finetune.preferences import export_feedback
 
     try:
         counts = export_feedback(open_storage(settings), dpo=dpo, sft=sft, keep=settings.data.pii_keep)

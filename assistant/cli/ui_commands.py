@@ -8,6 +8,7 @@ TUNEDESK_HOME / TUNEDESK_DEVICE (and --config is already in TUNEDESK_CONFIG). Th
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import subprocess
@@ -33,10 +34,10 @@ def ui(
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8501,
 ) -> None:
     """Start the web app: chat, side-by-side comparison, documents, training and evaluation."""
-    import ui as ui_package
-
+    # Only the app's folder is needed, to start it in its own process: found, not imported.
+    app_package = importlib.util.find_spec("ui")
     settings = settings_of(ctx)
-    package_root = Path(ui_package.__file__).resolve().parent.parent
+    package_root = Path(app_package.origin).resolve().parent.parent
     env = os.environ | {
         "TUNEDESK_HOME": str(settings.home.resolve()),
         "TUNEDESK_DEVICE": settings.device,

@@ -27,7 +27,7 @@ from assistant.evaluation.questions import QuestionsError, load_questions, strat
 from assistant.evaluation.report import write_run
 from assistant.evaluation.runner import run_questions
 from assistant.evaluation.summary import summarise_by_kind, summarise_modes
-from assistant.settings import Settings, override
+from core.settings import Settings, override
 
 
 @dataclass(frozen=True)
@@ -95,13 +95,13 @@ def _setup(
 
 
 def _model_metrics(settings: Settings, adapter: str, transcripts: Sequence[Path]) -> dict[str, Any]:
-    from assistant.device import resolve_device
     from assistant.evaluation.model_metrics import (
         DataDefaults,
         compare_perplexity,
         held_out_samples,
         recorded_perplexity,
     )
+    from core.device import resolve_device
     from finetune.adapters import find_adapter
     from finetune.base_model import load_base_model, load_tokenizer
 

@@ -66,7 +66,7 @@ def keys(tmp_path):
 def make_app(assistant, knowledge_base, hashing_embedder, storage, keys, tmp_path):
     """A function building the app over the shared objects, with API settings overridden by keyword."""
     from assistant.api.app import create_app
-    from assistant.settings import APISettings
+    from core.settings import APISettings
 
     def build(assistant=assistant, **api):
         return create_app(

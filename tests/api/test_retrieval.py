@@ -51,7 +51,7 @@ def empty_server(generator, hashing_embedder, storage, keys, tmp_path, serve):
     """A server over an empty knowledge base: no rag modes until documents arrive."""
     from assistant.api.app import create_app
     from assistant.engine import Assistant
-    from assistant.settings import APISettings
+    from core.settings import APISettings
     from ingest.knowledge_base import KnowledgeBase
 
     def start(**api):
@@ -167,7 +167,7 @@ def test_embeddings_and_searches_run_behind_a_bounded_queue(
     assistant, knowledge_base, hashing_embedder, storage, keys, tmp_path, serve
 ):
     from assistant.api.app import create_app
-    from assistant.settings import APISettings
+    from core.settings import APISettings
 
     gate = threading.Event()
     embedder = GatedEmbedder(hashing_embedder, gate)

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 @pytest.mark.slow
 def test_build_app_serves_a_fresh_home(tiny_model_dir, tmp_path, serve, client):
     from assistant.api.build import build_app
-    from assistant.settings import Settings
     from assistant.storage import Storage
+    from core.settings import Settings
 
     settings = Settings(
         home=tmp_path / "home",

@@ -150,7 +150,7 @@ def ask(home: Path, question: str) -> dict:
 
 def test_calibrate_writes_the_threshold_and_ask_uses_it(home, env, tmp_path, monkeypatch):
     from assistant.builders import abstention_threshold
-    from assistant.settings import load_settings
+    from core.settings import load_settings
 
     result = CliRunner().invoke(
         app, ["--home", str(home), "calibrate", str(write_questions(tmp_path)), "--seed", "5"]

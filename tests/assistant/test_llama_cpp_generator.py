@@ -243,7 +243,7 @@ def write_wide_lora(lora: Path, out: Path) -> None:
 
 def test_auto_picks_llama_cpp_for_a_gguf_base_on_the_cpu_only(tiny_model_dir, tiny_gguf, tmp_path):
     from assistant.builders import build_generator, generation_backend
-    from assistant.settings import Settings
+    from core.settings import Settings
 
     packaged = Settings(home=tmp_path, device="cpu")
     assert packaged.generation.backend == "auto" and generation_backend(packaged) == "llama_cpp"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant.builders import build_assistant, open_knowledge_base
-from assistant.settings import Settings
+from core.settings import Settings
 
 pytestmark = pytest.mark.e2e
 

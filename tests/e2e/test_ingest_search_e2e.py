@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from assistant.builders import open_knowledge_base
-from assistant.settings import load_settings
+from core.settings import load_settings
 
 DOCUMENTS = {
     "returns.md": """# Returns and refunds

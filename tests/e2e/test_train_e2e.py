@@ -10,7 +10,7 @@ from peft import PeftModel
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from assistant.settings import Settings
+from core.settings import Settings
 from finetune.base_model import ensure_base_model
 from finetune.train import train
 

@@ -70,7 +70,7 @@ def transcripts(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def make_settings(tiny_model_dir):
     """Settings for the tiny model under `home`: short answers, short training."""
-    from assistant.settings import Settings
+    from core.settings import Settings
 
     def build(home: Path, **training) -> Settings:
         defaults = {"max_steps": 4, "batch_size": 2, "save_steps": 2, "eval_steps": 2, "learning_rate": 1e-2}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from assistant.answer import Answer
+from assistant.preferences import export_feedback
 from assistant.storage import Storage
-from finetune.preferences import export_feedback
 
 
 def answer(text: str, mode: str = "rag") -> Answer:

@@ -50,7 +50,7 @@ def support_jsonl(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_settings(tiny_model_dir):
     """A function building fast training settings for the tiny model under `home`."""
-    from assistant.settings import Settings
+    from core.settings import Settings
 
     def build(home: Path, **training) -> Settings:
         defaults = {"max_steps": 6, "batch_size": 2, "save_steps": 2, "eval_steps": 2, "learning_rate": 1e-2}

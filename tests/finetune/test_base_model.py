@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from assistant.device import resolve_device
+from core.device import resolve_device
 from finetune.base_model import (
     BaseModelError,
     ensure_base_model,

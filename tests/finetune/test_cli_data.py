@@ -93,7 +93,7 @@ def _with_personal_data(folder: Path) -> Path:
 
 
 def test_write_saves_exactly_what_training_consumes(tmp_path: Path) -> None:
-    from assistant.settings import load_settings
+    from core.settings import load_settings
     from finetune.dataset import load_counting_tokenizer, prepare_data
     from finetune.formats import load_all
     from finetune.tokenize import tokenize_conversation

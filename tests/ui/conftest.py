@@ -74,7 +74,7 @@ def write_docs(folder: Path) -> Path:
 def full_home(tmp_path_factory, tiny_model_dir) -> Path:
     """A home with the two documents indexed and one adapter, `demo`."""
     from assistant.builders import open_knowledge_base
-    from assistant.settings import Settings
+    from core.settings import Settings
 
     home = tmp_path_factory.mktemp("home")
     settings = Settings(home=home, device="cpu", model={"base": str(tiny_model_dir)})

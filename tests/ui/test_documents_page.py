@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assistant.builders import open_knowledge_base
-from assistant.settings import load_settings
+from core.settings import load_settings
 
 GOOD = (
     "shipping.md",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from assistant.builders import open_knowledge_base
-from assistant.settings import Settings
+from core.settings import Settings
 from ingest.document import IngestError
-from ui.uploads import Upload, check_upload, ingest_uploads, reindex, remove_document
+from ingest.uploads import Upload, check_upload, ingest_uploads, reindex, remove_document
 
 LIMIT = 10_000
 

@@ -6,11 +6,11 @@ import streamlit as st
 
 from ingest.knowledge_base import KnowledgeBase, KnowledgeBaseError
 from ingest.loaders import SUPPORTED_SUFFIXES
+from ingest.uploads import UPLOADS_FOLDER, FileResult, Upload, ingest_uploads, reindex, remove_document
 from ui import resources
 from ui.auth import admin_gate
 from ui.render import snippet, source_label
 from ui.state import SessionState, session
-from ui.uploads import UPLOADS_FOLDER, FileResult, Upload, ingest_uploads, reindex, remove_document
 
 SEARCH_K = 5
 

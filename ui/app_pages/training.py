@@ -4,15 +4,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from assistant.settings import Settings, SettingsError, override
+from core.settings import Settings, SettingsError, override
 from finetune.adapters import AdapterError
+from ingest.uploads import Upload
 from ui import resources
 from ui.adapter_choice import store_choice
 from ui.auth import admin_gate
 from ui.state import SessionState, session
 from ui.training_data import TRANSCRIPT_SUFFIXES, adapter_rows, check_data, data_files, save_transcripts
 from ui.training_runs import RunError, list_runs, log_tail, read_run, runs_folder, start_run, stop_run
-from ui.uploads import Upload
 
 REFRESH_S = 2
 

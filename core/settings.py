@@ -430,7 +430,7 @@ def check_environment(environ: typing.Mapping[str, str]) -> None:
             continue
         if upper not in known:
             close = difflib.get_close_matches(upper, known, n=1)
-            hint = f"did you mean {close[0]}?" if close else "see assistant/settings.py for the names"
+            hint = f"did you mean {close[0]}?" if close else "see core/settings.py for the names"
             raise SettingsError(f"environment variable {name}: no such setting ({hint}); unset or rename it")
         if known[upper]:
             try:

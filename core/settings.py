@@ -173,6 +173,12 @@ class TrainingSettings(Section):
     learning_rate: float = Field(2e-4, gt=0)
     batch_size: int = Field(8, gt=0, description="Sequences per device per step.")
     gradient_accumulation: int = Field(1, gt=0)
+    pack_tokens: int = Field(
+        1024,
+        gt=0,
+        description="Most tokens packed into one forward pass; longer samples (retrieval-augmented ones) "
+        "train in smaller micro-batches with gradient accumulation, same effective batch.",
+    )
     lora_rank: int = Field(16, gt=0)
     lora_alpha: int = Field(32, gt=0)
     lora_dropout: float = Field(0.05, ge=0, lt=1)

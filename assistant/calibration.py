@@ -131,6 +131,15 @@ def write_calibration(
     write_atomically(path, lambda temp: temp.write_text(text, encoding="utf-8"))
 
 
+def read_calibration_record(path: Path) -> dict[str, Any] | None:
+    """The whole calibration record in `path` (threshold, split ids, scores); None when absent or unreadable."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
 def read_threshold(path: Path) -> float | None:
     """The calibrated threshold in `path`; None when there is no such file."""
     try:

@@ -23,6 +23,7 @@ from assistant.builders import (
     default_adapter,
     generation_backend,
 )
+from assistant.calibration import CALIBRATION_FILE, read_calibration_record
 from assistant.evaluation.questions import QuestionsError, load_questions, stratified
 from assistant.evaluation.report import write_run
 from assistant.evaluation.runner import run_questions
@@ -66,6 +67,7 @@ def evaluate(
         "setup": _setup(settings, questions_file, len(questions), len(chosen), adapter),
         "modes": summarise_modes(records, modes),
         "by_kind": summarise_by_kind(records, modes),
+        "held_out": _held_out(settings, questions_file, records, modes),
         "model": _model_metrics(settings, adapter, transcripts) if adapter else {},
         "problems": problems,
         "answers": records,
@@ -74,6 +76,25 @@ def evaluate(
     folder = out or settings.home / "eval" / created.strftime("%Y%m%d-%H%M%S")
     write_run(folder, results, loss_curves=_loss_curves(settings, adapter))
     return EvalResult(folder, results)
+
+
+def _held_out(
+    settings: Settings, questions_file: Path, records: Sequence[dict[str, Any]], modes: Sequence[Mode]
+) -> dict[str, Any]:
+    """The same metrics on the questions `tunedesk calibrate` held out, when it calibrated on this file: the
+    abstention threshold was picked on the other part, so only these figures measure it fairly."""
+    calibration = read_calibration_record(settings.home / CALIBRATION_FILE)
+    if not calibration or calibration.get("questions_file") != Path(questions_file).name:
+        return {}
+    ids = set(calibration.get("held_out_ids") or ())
+    chosen = [record for record in records if record["id"] in ids]
+    if not chosen:
+        return {}
+    return {
+        "questions": len(chosen),
+        "seed": calibration.get("seed"),
+        "modes": summarise_modes(chosen, modes),
+    }
 
 
 def _setup(

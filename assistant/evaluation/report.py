@@ -46,6 +46,13 @@ MODEL_METRICS = {
     "perplexity_transcripts": "held-out transcripts, perplexity (lower is better)",
     "perplexity_general_text": "general English text, perplexity (lower is better)",
 }
+HELD_OUT_METRICS = (
+    "keyword_accuracy",
+    "citation_correctness",
+    "abstention_recall",
+    "abstention_precision",
+    "abstention_rate",
+)
 KIND_METRICS = ("keyword_accuracy", "token_f1", "rouge_l", "abstention_rate", "latency_ms")
 
 
@@ -108,6 +115,14 @@ def render_markdown(results: dict[str, Any], charts: list[str]) -> str:
     if retrieval:
         lines += ["", "## Retrieval (top chunks of the questions with expected sources)", ""]
         lines += _table({mode: values for mode, values in modes.items() if retrieval[0] in values}, retrieval)
+    held_out = results.get("held_out") or {}
+    if held_out.get("modes"):
+        lines += [
+            "",
+            f"## Held-out questions ({held_out['questions']}: not used to calibrate the abstention threshold)",
+            "",
+        ]
+        lines += _table(held_out["modes"], list(HELD_OUT_METRICS))
     for kind, by_mode in _kinds(results.get("by_kind", {})).items():
         lines += ["", f"## Kind: {kind} ({next(iter(by_mode.values()))['questions']} questions)", ""]
         lines += _table(by_mode, list(KIND_METRICS))

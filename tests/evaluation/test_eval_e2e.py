@@ -80,9 +80,21 @@ def test_eval_runs_four_modes_writes_the_run_and_is_deterministic(
         assert (folder / name).is_file(), name
     assert "| keyword_accuracy |" in (folder / "report.md").read_text()
 
+    assert results["held_out"] == {}  # nothing calibrated yet
+    # A calibration on this file (threshold 0, as the settings above): the report adds its held-out part.
+    held_out_ids = [record["id"] for record in results["answers"][:2]]
+    calibration = {
+        "threshold": 0.0,
+        "questions_file": questions_file.name,
+        "seed": 13,
+        "held_out_ids": held_out_ids,
+    }
+    (eval_home / "abstention.json").write_text(json.dumps(calibration))
     second = runner.invoke(app, [*args, "--out", str(tmp_path / "two")])
     assert second.exit_code == 0, second.output
     again = json.loads((tmp_path / "two" / "results.json").read_text())
+    assert again["held_out"]["questions"] == 2 and set(again["held_out"]["modes"]) == set(MODES)
+    assert "## Held-out questions (2:" in (tmp_path / "two" / "report.md").read_text()
     answers = [[record["modes"][mode]["answer"] for mode in MODES] for record in results["answers"]]
     assert answers == [[record["modes"][mode]["answer"] for mode in MODES] for record in again["answers"]]
 

@@ -209,6 +209,7 @@ def build_assistant(
         domain=options.domain,
         abstain_message=options.abstain_message,
         default_adapter=default_adapter(settings),
+        flag_invented_figures=options.flag_invented_figures,
     )
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 from assistant.abstention import declines, nearest_documents, relevant
 from assistant.answer import MODES, Answer, Hit, Mode, Source, uses_adapter, uses_retrieval
 from assistant.answer_filter import AnswerFilter, clean, mark_cited, stop_strings
+from assistant.grounding import invented_figures
 from assistant.prompts import Message, Prompt, build_prompt, retrieval_query
 
 if TYPE_CHECKING:  # the generation module pulls in torch and transformers
@@ -75,6 +76,7 @@ class Assistant:
         domain: str = "our products",
         abstain_message: str = "I couldn't find this in the documentation. Please contact support.",
         default_adapter: str | None = None,
+        flag_invented_figures: bool = True,
     ) -> None:
         self.generator = generator
         self.retriever = retriever
@@ -87,6 +89,7 @@ class Assistant:
         self.domain = domain
         self.abstain_message = abstain_message
         self.default_adapter = default_adapter
+        self.flag_invented_figures = flag_invented_figures
 
     def answer(
         self,
@@ -106,7 +109,7 @@ class Assistant:
             prompt.messages, adapter=request.adapter, sampling=self._with_stops(sampling)
         )
         answer.text = clean(completion.text, len(prompt.sources), self.generator.special_tokens)
-        self._conclude(answer)
+        self._conclude(answer, question)
         # Without streaming the whole text arrives at once: that is this client's time to first token.
         self._finish(
             answer, request, completion.usage, first_token=time.perf_counter(), decode_from=generating
@@ -154,7 +157,7 @@ class Assistant:
         if tail:
             yield tail
         answer.text = shown.text
-        added = self._conclude(answer)
+        added = self._conclude(answer, request.question)
         if added:
             yield added
         first_token = first_token or time.perf_counter()
@@ -197,17 +200,28 @@ class Assistant:
         stops = dict.fromkeys((*sampling.stop, *stop_strings(self.generator.special_tokens)))
         return replace(sampling, stop=tuple(stops))
 
-    def _conclude(self, answer: Answer) -> str:
+    def _conclude(self, answer: Answer, question: str) -> str:
         """Mark the cited sources; an empty or declining answer becomes an abstention that names the nearest
-        documents. Returns the text added to the answer, which a stream sends last."""
+        documents, and so does one that states figures its sources do not hold (kept, marked unverified: a
+        stream has already shown it). Returns the text added to the answer, which a stream sends last."""
         answer.sources = mark_cited(answer.sources, answer.text)
-        if answer.text and not declines(answer.text):
+        invented = self._invented(answer, question)
+        if answer.text and not declines(answer.text) and not invented:
             return ""
         answer.abstained = True
         before = answer.text
-        parts = (answer.text or self.abstain_message, nearest_documents(answer.sources))
+        unverified = f"Not in the sources: {', '.join(invented)}. {self.abstain_message}" if invented else ""
+        parts = (answer.text or self.abstain_message, unverified, nearest_documents(answer.sources))
         answer.text = "\n\n".join(part for part in parts if part)
         return answer.text[len(before) :]
+
+    def _invented(self, answer: Answer, question: str) -> list[str]:
+        """Figures of an answer written from sources that none of them (nor the question) holds."""
+        if not (
+            self.flag_invented_figures and answer.text and uses_retrieval(answer.mode) and answer.sources
+        ):
+            return []
+        return invented_figures(answer.text, (source.text for source in answer.sources), question)
 
     def _prepare(
         self, request: _Request, history: Sequence[Message], answer_tokens: int
@@ -226,7 +240,7 @@ class Assistant:
             answer.timings.retrieval_ms = _ms(request.started, retrieved)
             if not hits:
                 answer.sources = [Source.of(number, hit) for number, hit in enumerate(found, 1)]
-                self._conclude(answer)
+                self._conclude(answer, request.question)
                 answer.timings.total_ms = _ms(request.started, time.perf_counter())
                 return answer, None
         prompt = build_prompt(

@@ -263,6 +263,11 @@ class AssistantSettings(Section):
         "I couldn't find this in the documentation. Please contact support.",
         description="The fixed answer when no document is relevant; the model is not called.",
     )
+    flag_invented_figures: bool = Field(
+        True,
+        description="An answer written from sources that states a number none of them holds is marked "
+        "unverified and counted as an abstention.",
+    )
     adapter: str | None = Field(
         None, description="Adapter for tuned modes; default: the most recently trained."
     )

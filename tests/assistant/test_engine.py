@@ -325,3 +325,44 @@ def test_the_prompt_leaves_room_for_the_answer_length_the_call_asks_for(generato
         assert answer.prompt_tokens + answer.completion_tokens <= window
         assert answer.prompt_tokens > window - asked - 60  # the history filled the room left, no more
     assert window - 12 - 60 < default.prompt_tokens <= window - 12
+
+
+class SaysGenerator(CountingGenerator):
+    """The real generator, whose words are replaced by `text`: a model that states a chosen figure."""
+
+    def __init__(self, inner, text: str) -> None:
+        super().__init__(inner)
+        self.text = text
+
+    def complete(self, messages, *, adapter, sampling=None):
+        from dataclasses import replace
+
+        return replace(super().complete(messages, adapter=adapter, sampling=sampling), text=self.text)
+
+
+@pytest.mark.parametrize(
+    ("said", "flagged"),
+    [
+        ("You have 30 days to return it [1].", False),  # the returns document says 30 days
+        ("You have 45 days to return it, and the fee is $12.", True),
+    ],
+)
+def test_figures_the_sources_do_not_hold_mark_the_answer_unverified(generator, knowledge_base, said, flagged):
+    def answer(check: bool):
+        engine = Assistant(
+            SaysGenerator(generator, said),
+            knowledge_base,
+            top_k=3,
+            min_score=MIN_SCORE,
+            abstain_message="Not in the docs.",
+            flag_invented_figures=check,
+        )
+        return engine.answer(RETURNS_QUESTION, mode="rag")
+
+    checked = answer(True)
+    assert checked.text.startswith(said)  # kept: a stream has already shown it
+    assert checked.abstained == flagged
+    if flagged:
+        assert "Not in the sources: 45, 12. Not in the docs." in checked.text
+        assert "Nearest documents: " in checked.text
+    assert not answer(False).abstained

@@ -1,0 +1,27 @@
+"""Invented figures: numbers an answer states that its sources and question do not contain."""
+
+from assistant.grounding import figures, invented_figures
+
+SOURCE = "Express shipping (1-2 business days) costs $14.95. Orders over 1,000 units ship free within 30 days."
+
+
+def test_figures_are_canonical_and_skip_citation_markers():
+    assert figures("It costs $14.95 [1], about 1,000 units, 14.950 again, 2.4 GHz, 007") == [
+        "14.95",
+        "1000",
+        "2.4",
+        "7",
+    ]
+    assert figures("No numbers here [3].") == []
+
+
+def test_an_answer_from_its_sources_invents_nothing():
+    assert invented_figures("Express costs $14.95 [1] and takes 1-2 days.", [SOURCE]) == []
+    assert invented_figures("Returns within 30 days; 1000 units ship free.", [SOURCE]) == []
+
+
+def test_numbers_in_neither_sources_nor_question_are_invented():
+    assert invented_figures("It comes out in March 2027 for $199.", [SOURCE]) == ["2027", "199"]
+    # The question's own numbers are not invented by repeating them.
+    assert invented_figures("Wi-Fi 8 is not listed.", [SOURCE], "will it get wifi 8") == []
+    assert invented_figures("The answer is 4", [], "") == ["4"]

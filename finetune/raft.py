@@ -5,7 +5,8 @@ the history. Retrieval runs on that turn exactly as at answer time (the same que
 base). The oracle is the chunk that supports the reply (`finetune.oracle`), searched among the chunks
 retrieved for the question and for the reply itself. With probability `oracle_probability` it is shown at a
 random position among the retrieved distractors and the target is the reply citing it `[n]`; otherwise it
-is withheld, and unless another shown chunk supports the reply, the target is one of the team's own
+is withheld, and unless another shown chunk supports the reply, the target is a decline: the assistant's own
+"not in the documentation" sentence (the engine recognises it as an abstention) followed by one of the team's
 hand-off sentences (`finetune.declines`). Replies no chunk supports (greetings, questions back, account
 actions) keep their words and the sources retrieved for them, uncited.
 
@@ -96,8 +97,10 @@ def build_raft_examples(
     oracle_probability: float,
     min_support: float,
     seed: int,
+    decline_opening: str = "",
 ) -> RaftExamples:
-    """One example per agent turn that follows a customer turn."""
+    """One example per agent turn that follows a customer turn. `decline_opening` starts every decline (the
+    assistant's abstain message); without it and without mined hand-offs, decline examples are dropped."""
     turns = [turn for conversation in conversations for turn in _turns(conversation)]
     retrieved = retriever.search_many([prompt_format.query(t.question, t.history) for t in turns], k + 1)
     # Searching with the reply itself finds the chunk it came from even when the question's words miss it.
@@ -117,10 +120,11 @@ def build_raft_examples(
         oracle = candidates[found[0]] if found else None
         plan = _plan(turn.reply, hits, oracle, k, oracle_probability, min_support, weights, rng)
         if plan.kind == "declines":
-            if not declines:
+            if not declines and not decline_opening:
                 result.counts.dropped_no_decline += 1
                 continue
-            plan.target = rng.choice(declines)
+            hand_off = rng.choice(declines) if declines else ""
+            plan.target = " ".join(part for part in (decline_opening, hand_off) if part)
         messages, fitted = prompt_format.messages(turn.question, turn.history, plan.shown)
         if plan.cited > fitted:
             result.counts.dropped_too_long += 1

@@ -299,6 +299,7 @@ def _raft_samples(
         oracle_probability=raft.oracle_probability,
         min_support=raft.min_support,
         seed=raft.seed,
+        decline_opening=settings.assistant.abstain_message,
     )
     # A RAFT sample is the whole answer-time prompt plus the reply: the engine's own budget bounds it.
     samples = _tokenize_all(

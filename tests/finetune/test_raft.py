@@ -204,6 +204,30 @@ def test_cited_source_is_the_oracle_and_withheld_means_a_decline(workshop_search
     assert cited and declines == result.counts.declines > 0
 
 
+def test_a_decline_opens_with_the_abstain_message_the_engine_recognises(workshop_search, answer_time_prompt):
+    from assistant.abstention import declines
+
+    opening = "I couldn't find this in the documentation."
+    conversations = workshop_conversations(24)
+    result = build(
+        workshop_search, answer_time_prompt, conversations, oracle_probability=0.5, decline_opening=opening
+    )
+    targets = [example.messages[-1].content for example in result.conversations]
+    made = [target for target in targets if target.startswith(opening)]
+    assert len(made) == result.counts.declines > 0
+    for target in made:
+        assert target.removeprefix(opening).strip() in HAND_OFFS  # followed by the team's own hand-off
+        assert declines(target)  # at answer time the engine counts it as an abstention
+    # The same turns, without the opening: only the hand-off sentence, which the engine cannot recognise.
+    plain = build(workshop_search, answer_time_prompt, conversations, oracle_probability=0.5)
+    assert plain.counts.declines == result.counts.declines
+    assert not any(
+        declines(example.messages[-1].content)
+        for example in plain.conversations
+        if example.messages[-1].content in HAND_OFFS
+    )
+
+
 def test_training_prompt_is_the_engines_tuned_rag_prompt(
     workshop_index, answer_time_prompt, chat_tokenizer, tiny_model_dir, tmp_path
 ):

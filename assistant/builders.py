@@ -104,10 +104,16 @@ def peft_adapters(settings: Settings) -> list[AdapterInfo]:
 
 
 def default_adapter(settings: Settings) -> str | None:
-    """The configured adapter, else the most recently trained one, else None."""
+    """The configured adapter, else the active one (promoted or chosen, while it exists), else the most
+    recently trained one, else None."""
+    from finetune.adapters import read_active
+
     if settings.assistant.adapter:
         return settings.assistant.adapter
     adapters = sorted(peft_adapters(settings), key=lambda info: info.created)
+    active = read_active(settings.home).get("adapter")
+    if active in {info.name for info in adapters}:
+        return active
     return adapters[-1].name if adapters else None
 
 

@@ -191,6 +191,34 @@ class TrainingSettings(Section):
         3, ge=0, description="Evaluations without improvement before stopping; 0 = off."
     )
     seed: int = Field(42)
+    check_memorisation: bool = Field(
+        True,
+        description="After `tunedesk train`, sample the adapter and look for secrets of the raw transcripts "
+        "(personal data, identifiers unique to one conversation) in its output.",
+    )
+    memorisation_samples: int = Field(
+        8, gt=0, description="Prompts the check after training samples (canary contexts and first turns)."
+    )
+    memorisation_tokens: int = Field(
+        48, gt=0, description="Longest reply sampled per prompt, in model tokens."
+    )
+    promote_metric: Literal["keyword_accuracy", "token_f1", "perplexity"] | None = Field(
+        None,
+        description="Metric on data.eval_questions a new adapter must not lose on to the active one to replace "
+        "it; None = every new adapter becomes the active one.",
+    )
+    promote_margin: float = Field(
+        0.0,
+        ge=0,
+        description="How much worse a new adapter may score and still be promoted: absolute for keyword_accuracy "
+        "and token_f1 (0.02 = two points), relative for perplexity (0.02 = 2% higher).",
+    )
+    promote_questions: int = Field(
+        6, gt=0, description="Evaluation questions the promotion compares on (stratified by kind)."
+    )
+    promote_max_new_tokens: int = Field(
+        64, gt=0, description="Longest answer per question while comparing, in model tokens."
+    )
 
 
 class RaftSettings(Section):

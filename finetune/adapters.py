@@ -4,7 +4,8 @@ An adapter folder is a standard peft adapter (`PeftModel.from_pretrained(base, f
 also describes itself: `tunedesk_adapter.json` (name, base model, method, data hash, creation time),
 `training_config.json`, `cleaning_report.json`, `metrics.json`, the loss curves and the tokenizer with
 its chat template, and `adapter_model.gguf`, the same LoRA for llama.cpp (Llama-family bases).
-A full fine-tune (method "full") stores the whole model in the same layout.
+A full fine-tune (method "full") stores the whole model in the same layout. `<home>/active_adapter.json`
+names the adapter the tuned modes use and why it is that one.
 This module knows nothing about how adapters are trained.
 """
 
@@ -25,6 +26,7 @@ from finetune.checkpoints import write_json_atomic
 from finetune.gguf_lora import GGUFExportError, export_gguf_lora, exportable
 
 INFO_NAME = "tunedesk_adapter.json"
+ACTIVE_FILE = "active_adapter.json"  # in the home: the adapter tuned modes use
 SCHEMA_VERSION = 1
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -148,6 +150,31 @@ def find_adapter(adapters_dir: Path, name: str) -> AdapterInfo:
         known = ", ".join(info.name for info in list_adapters(adapters_dir)) or "none yet"
         raise AdapterError(f"unknown adapter {name!r} (known: {known}); see `tunedesk adapters list`")
     return read_info(folder)
+
+
+def read_active(home: Path) -> dict:
+    """The record of the active adapter in `home` ({"adapter", "reason"}), or {} when none was chosen or
+    the file is unreadable."""
+    try:
+        record = json.loads((home / ACTIVE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def write_active(home: Path, name: str, reason: str) -> None:
+    """Make `name` the adapter tuned modes use, saying why (promoted, kept, chosen by hand)."""
+    home.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(home / ACTIVE_FILE, {"adapter": name, "reason": reason})
+
+
+def update_metrics(folder: Path, **entries) -> dict:
+    """Add `entries` to an adapter's metrics.json (atomically) and return the whole record."""
+    metrics_file = folder / "metrics.json"
+    metrics = json.loads(metrics_file.read_text(encoding="utf-8")) if metrics_file.is_file() else {}
+    metrics.update(entries)
+    write_json_atomic(metrics_file, metrics)
+    return metrics
 
 
 def remove_adapter(adapters_dir: Path, name: str) -> None:

@@ -6,27 +6,20 @@ Resolution order: the stored choice (while that adapter still exists), else the 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from finetune.adapters import AdapterInfo
-from finetune.checkpoints import write_json_atomic
-
-CHOICE_FILE = "active_adapter.json"
+from finetune.adapters import AdapterInfo, read_active, write_active
 
 
 def stored_choice(home: Path) -> str | None:
     """The adapter name saved in `home`, or None when none was chosen or the file is unreadable."""
-    try:
-        return json.loads((home / CHOICE_FILE).read_text(encoding="utf-8")).get("adapter")
-    except (OSError, ValueError, AttributeError):
-        return None
+    name = read_active(home).get("adapter")
+    return name if isinstance(name, str) else None
 
 
 def store_choice(home: Path, name: str) -> None:
-    home.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(home / CHOICE_FILE, {"adapter": name})
+    write_active(home, name, "chosen on the Training page")
 
 
 def active_adapter(home: Path, adapters: Sequence[AdapterInfo], configured: str | None) -> str | None:

@@ -1,7 +1,8 @@
 """The background training process the app starts: `python -m ui.train_worker RUN_FOLDER`.
 
-Reads `request.json` from the run folder, trains with `finetune.train.train`, and keeps
-`progress.json` current (step, losses, status) so the app can show live progress.
+Reads `request.json` from the run folder, trains with `finetune.train.train`, reviews the adapter
+(memorisation check, promotion: `assistant.adapter_review`), and keeps `progress.json` current (step,
+losses, status) so the app can show live progress.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ class ProgressWriter(TrainerCallback):
 def main(folder: Path) -> int:
     import json
 
-    from assistant.builders import build_training_context, has_documents
+    from assistant.adapter_review import review_adapter
+    from assistant.builders import build_training_context, default_adapter, has_documents
     from finetune.train import train
 
     request = json.loads((folder / REQUEST).read_text(encoding="utf-8"))
@@ -56,6 +58,7 @@ def main(folder: Path) -> int:
     settings = Settings.model_validate(request["settings"])
     write_progress(folder, {"status": "preparing"})
     context = None
+    active_before = default_adapter(settings)
     try:
         # The same default as `tunedesk train`: with documents in the knowledge base, each reply is
         # trained under the tuned+rag prompt with retrieved sources.
@@ -76,7 +79,24 @@ def main(folder: Path) -> int:
     finally:
         if context is not None:
             context.close()
-    write_progress(folder, {"status": "done", "metrics": result.metrics, "adapter": str(result.adapter_dir)})
+    write_progress(folder, {"status": "checking"})
+    try:
+        review = review_adapter(
+            settings, request["name"], [Path(path) for path in request["data"]], active_before
+        )
+    except Exception as error:  # the adapter is saved; only its review is missing
+        traceback.print_exc()
+        review = {}
+        write_progress(folder, {"error": f"adapter saved, but its review failed: {error}"})
+    write_progress(
+        folder,
+        {
+            "status": "done",
+            "metrics": result.metrics,
+            "adapter": str(result.adapter_dir),
+            "review": {key: value.to_dict() for key, value in review.items()},
+        },
+    )
     return 0
 
 

@@ -105,9 +105,19 @@ def adapter_rows(adapters: Sequence[AdapterInfo]) -> list[dict[str, object]]:
                 "train loss": _rounded(info.metrics.get("train_loss")),
                 "validation perplexity": _change(perplexity.get("validation", {})),
                 "general-text perplexity": _change(perplexity.get("general_text", {})),
+                "memorisation": _memorisation(info.metrics.get("memorisation")),
+                "promotion": info.metrics.get("promotion", {}).get("reason", "not reviewed"),
             }
         )
     return rows
+
+
+def _memorisation(report: dict | None) -> str:
+    if not report:
+        return "not checked"
+    if report.get("passed"):
+        return f"passed ({report.get('samples')} samples)"
+    return f"FAILED: {len(report.get('leaks', []))} leaked"
 
 
 def _change(values: dict) -> str:

@@ -28,7 +28,7 @@ from finetune.checkpoints import write_json_atomic
 
 TRAINING_FOLDER = "training"
 REQUEST, PROGRESS, LOG = "request.json", "progress.json", "train.log"
-ACTIVE = ("starting", "preparing", "training", "finishing")
+ACTIVE = ("starting", "preparing", "training", "finishing", "checking")
 
 
 class RunError(RuntimeError):
@@ -39,13 +39,14 @@ class RunError(RuntimeError):
 class RunProgress:
     name: str
     folder: Path
-    status: str  # starting | preparing | training | finishing | done | failed | stopped
+    status: str  # starting | preparing | training | finishing | checking | done | failed | stopped
     step: int = 0
     max_steps: int = 0
     losses: list[tuple[int, float]] = field(default_factory=list)  # (step, training loss)
     eval_losses: list[tuple[int, float]] = field(default_factory=list)
     error: str = ""
     metrics: dict = field(default_factory=dict)
+    review: dict = field(default_factory=dict)  # memorisation check and promotion decision
     started: str = ""
     pid: int | None = None
 
@@ -121,6 +122,7 @@ def read_run(folder: Path) -> RunProgress:
         eval_losses=[(int(step), float(loss)) for step, loss in data.get("eval_losses", [])],
         error=data.get("error", ""),
         metrics=data.get("metrics", {}),
+        review=data.get("review", {}),
         started=data.get("started", ""),
         pid=data.get("pid"),
     )

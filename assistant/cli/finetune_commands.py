@@ -1,4 +1,4 @@
-"""CLI commands: `train`, `adapters list|remove|merge`. They wire settings to finetune/; the work lives there."""
+"""CLI commands: `train`, `adapters list|activate|check-memorisation|remove|merge`. They wire settings to finetune/; the work lives there."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import typer
 
 from assistant.cli.context import EXIT_USAGE, fail, settings_of
 
-adapters_app = typer.Typer(help="List, remove and merge trained adapters.", no_args_is_help=True)
+adapters_app = typer.Typer(
+    help="List, activate, check, remove and merge trained adapters.", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -80,7 +82,7 @@ def train(
         fail(f"--context {context!r}: use rag or none", EXIT_USAGE)
     if dpo is not None and context is not None:
         fail("--context: goes with training on DATA, not with --dpo", EXIT_USAGE)
-    from assistant.builders import build_training_context, has_documents
+    from assistant.builders import build_training_context, default_adapter, has_documents
 
     with_context = dpo is None and context != "none" and has_documents(settings)
     if context == "rag" and not with_context:
@@ -96,6 +98,7 @@ def train(
     from finetune.train import train as run_training
 
     raft = build_training_context(settings) if with_context else None
+    active_before = default_adapter(settings)  # before the new adapter exists: what tuned modes use now
     try:
         if dpo is not None:
             result = train_dpo(settings, dpo, from_adapter, name, force=force)
@@ -106,11 +109,12 @@ def train(
     finally:
         if raft is not None:
             raft.close()
+    review = _review(settings, name, data or [], active_before)
     if as_json:
         payload = {
             "adapter": str(result.adapter_dir),
             "resumed_from": result.resumed_from,
-            "metrics": result.metrics,
+            "metrics": {**result.metrics, **{key: value.to_dict() for key, value in review.items()}},
         }
         typer.echo(json.dumps(payload, indent=2))
         return
@@ -132,6 +136,25 @@ def train(
             f"perplexity on {label}: {_number(perplexity[key]['before'])} before -> "
             f"{_number(perplexity[key]['after'])} after"
         )
+    if "memorisation" in review:
+        typer.echo(review["memorisation"].summary())
+    typer.echo(f"active adapter: {review['promotion'].active} ({review['promotion'].reason})")
+
+
+def _review(settings, name: str, data: list[Path], active_before: str | None) -> dict:
+    """The memorisation check and the promotion of a newly trained adapter; a preference run (no DATA)
+    gets the promotion only."""
+    from assistant.adapter_review import review_adapter
+    from assistant.evaluation.questions import QuestionsError
+    from assistant.generation import GenerationError
+    from core.settings import override
+
+    if not data:
+        settings = override(settings, **{"training.check_memorisation": False})
+    try:
+        return review_adapter(settings, name, data, active_before)
+    except (GenerationError, QuestionsError) as error:
+        fail(f"adapter {name} was saved, but its review failed: {error}")
 
 
 @adapters_app.command("list")
@@ -140,9 +163,11 @@ def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the adapters as JSON.")] = False,
 ) -> None:
     """List trained adapters with their base model and perplexity."""
+    from assistant.builders import default_adapter
     from finetune.adapters import list_adapters
 
-    found = list_adapters(settings_of(ctx).adapters_dir)
+    settings = settings_of(ctx)
+    found = list_adapters(settings.adapters_dir)
     if as_json:
         payload = [
             {
@@ -161,12 +186,67 @@ def list_command(
     if not found:
         typer.echo("no adapters yet; train one with `tunedesk train DATA --name NAME`")
         return
+    active = default_adapter(settings)
     for info in found:
         validation = info.metrics.get("perplexity", {}).get("validation", {})
         typer.echo(
-            f"{info.name}  base={info.base_model}  method={info.method}  created={info.created}  "
-            f"validation perplexity {_number(validation.get('before'))} -> {_number(validation.get('after'))}"
+            f"{'*' if info.name == active else ' '} {info.name}  base={info.base_model}  method={info.method}  "
+            f"created={info.created}  validation perplexity {_number(validation.get('before'))} -> "
+            f"{_number(validation.get('after'))}{_review_notes(info.metrics)}"
         )
+    if active:
+        typer.echo(f"* active (used by the tuned modes): {active}")
+
+
+@adapters_app.command("activate")
+def activate_command(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="Adapter the tuned modes should use.")]
+) -> None:
+    """Make an adapter the active one, whatever the promotion decided."""
+    from finetune.adapters import AdapterError, find_adapter, write_active
+
+    settings = settings_of(ctx)
+    try:
+        info = find_adapter(settings.adapters_dir, name)
+    except AdapterError as error:
+        fail(str(error))
+    if info.method == "full":
+        fail(f"adapter {name!r} is a full fine-tune; tuned modes switch between LoRA adapters only")
+    write_active(settings.home, name, "activated by hand (tunedesk adapters activate)")
+    typer.echo(f"active adapter: {name}")
+    if settings.assistant.adapter and settings.assistant.adapter != name:
+        typer.echo(
+            f"note: assistant.adapter = {settings.assistant.adapter!r} is set and still takes precedence"
+        )
+
+
+@adapters_app.command("check-memorisation")
+def check_memorisation_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Adapter to check.")],
+    data: Annotated[list[Path], typer.Argument(help="The raw (unscrubbed) transcripts it was trained on.")],
+    samples: Annotated[int, typer.Option("--samples", min=1, help="Prompts to sample.")] = 64,
+    canary: Annotated[
+        list[str] | None, typer.Option("--canary", help="A value planted in the transcripts (repeatable).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Sample the adapter on prompts from the transcripts; exit 1 when a secret of theirs comes out."""
+    from assistant.adapter_review import check_adapter_memorisation
+    from assistant.generation import GenerationError
+    from finetune.adapters import AdapterError
+
+    missing = [str(path) for path in data if not path.exists()]
+    if missing:
+        fail(f"DATA: no such file or folder: {', '.join(missing)}", EXIT_USAGE)
+    settings = settings_of(ctx)
+    try:
+        report = check_adapter_memorisation(settings, name, data, samples=samples, canaries=canary or ())
+    except (AdapterError, GenerationError) as error:
+        fail(str(error))
+    typer.echo(json.dumps(report.to_dict(), indent=2) if as_json else report.summary())
+    if not report.passed:
+        raise typer.Exit(1)
 
 
 @adapters_app.command("remove")
@@ -215,6 +295,20 @@ def merge_command(
     except AdapterError as error:
         fail(str(error))
     typer.echo(f"merged {name} into {folder}")
+
+
+def _review_notes(metrics: dict) -> str:
+    notes = []
+    memorisation = metrics.get("memorisation")
+    if memorisation:
+        leaks = len(memorisation.get("leaks", []))
+        notes.append(
+            "memorisation passed" if memorisation.get("passed") else f"memorisation FAILED ({leaks} leaked)"
+        )
+    promotion = metrics.get("promotion")
+    if promotion:
+        notes.append(promotion.get("reason", ""))
+    return "".join(f"\n    {note}" for note in notes)
 
 
 def _describe_context(context: dict) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from finetune.adapters import AdapterInfo
-from ui.adapter_choice import CHOICE_FILE, active_adapter, store_choice, stored_choice
+from finetune.adapters import ACTIVE_FILE, AdapterInfo
+from ui.adapter_choice import active_adapter, store_choice, stored_choice
 from ui.auth import password_matches
 from ui.modes import available_modes, default_mode, unavailable_reason
 from ui.training_runs import read_run, write_progress
@@ -36,7 +36,7 @@ def test_active_adapter_order(tmp_path):
     assert active_adapter(tmp_path, found, None) == "old"
     assert active_adapter(tmp_path, found[1:], None) == "new"  # the chosen one was removed
     assert active_adapter(tmp_path, [], None) is None
-    (tmp_path / CHOICE_FILE).write_text("{not json", encoding="utf-8")
+    (tmp_path / ACTIVE_FILE).write_text("{not json", encoding="utf-8")
     assert stored_choice(tmp_path) is None
 
 

@@ -99,4 +99,8 @@ def test_training_runs_in_the_background_and_publishes_an_adapter(training_env, 
     assert page.dataframe[0].value["name"].tolist() == ["tiny"]
     assert page.radio[0].value == "tiny"
     assert any("Adapter tiny is ready" in item.value for item in page.success)
-    assert stored_choice(training_env) is None  # newest is used until someone chooses
+    assert any("Memorisation check passed" in item.value for item in page.success)
+    # The first adapter is promoted (nothing to compare with) and the page says why.
+    assert stored_choice(training_env) == "tiny"
+    assert any("Promotion: promoted without comparison" in item.value for item in page.success)
+    assert page.dataframe[0].value["promotion"].tolist()[0].startswith("promoted without comparison")

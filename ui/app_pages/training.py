@@ -1,14 +1,15 @@
-"""Training: pick transcripts, check the data, train a LoRA adapter in the background, choose the active adapter."""
+"""Training: pick transcripts, check the data, train a LoRA adapter in the background, see its memorisation
+check and promotion, choose the active adapter."""
 
 from pathlib import Path
 
 import streamlit as st
 
 from core.settings import Settings, SettingsError, override
-from finetune.adapters import AdapterError
+from finetune.adapters import AdapterError, read_active
 from ingest.uploads import Upload
 from ui import resources
-from ui.adapter_choice import store_choice
+from ui.adapter_choice import store_choice, stored_choice
 from ui.auth import admin_gate
 from ui.state import SessionState, session
 from ui.training_data import TRANSCRIPT_SUFFIXES, adapter_rows, check_data, data_files, save_transcripts
@@ -86,12 +87,32 @@ def live_progress(folder: Path) -> None:
         st.line_chart({"training loss": dict(run.losses)}, x_label="step", y_label="loss")
     if run.error:
         st.error(run.error)
+    if run.status == "checking":
+        st.info("Checking the adapter for memorised secrets and comparing it with the active one…")
     if run.status == "done":
-        st.success(f"Adapter {run.name} is ready: choose it below.")
+        st.success(f"Adapter {run.name} is ready.")
+        show_review(run.review)
     if run.active and st.button("Stop", key=f"stop-{run.name}"):
         stop_run(run)
     with st.expander("Log"):
         st.code(log_tail(folder) or "(empty)", language=None)
+
+
+def show_review(review: dict) -> None:
+    """The memorisation check and the promotion decision of a finished run."""
+    memorisation = review.get("memorisation")
+    if memorisation:
+        leaks = memorisation["leaks"]
+        if memorisation["passed"]:
+            st.success(f"Memorisation check passed: {memorisation['samples']} samples, no secret came out.")
+        else:
+            values = ", ".join(f"{leak['kind']} {leak['value']!r}" for leak in leaks[:3])
+            st.error(
+                f"Memorisation check FAILED: {len(leaks)} secrets of the transcripts came out ({values})."
+            )
+    promotion = review.get("promotion")
+    if promotion:
+        (st.success if promotion["promoted"] else st.warning)(f"Promotion: {promotion['reason']}")
 
 
 def progress_section(settings: Settings, state: SessionState) -> None:
@@ -114,6 +135,8 @@ def adapters_section(settings: Settings) -> None:
     st.dataframe(adapter_rows(found), hide_index=True, use_container_width=True)
     names = [info.name for info in found]
     active = resources.chosen_adapter(settings)
+    reason = read_active(settings.home).get("reason") if active == stored_choice(settings.home) else None
+    st.caption(f"Active adapter: **{active}**" + (f" — {reason}" if reason else " (the newest)"))
     chosen = st.radio(
         "Active adapter (used by the tuned modes)", names, index=names.index(active) if active else 0
     )

@@ -59,9 +59,10 @@ test-fast: install ## Run only the fast unit tests
 bench: install ## Run every benchmark under bench/ (each ends with a BENCH line)
 	@for script in bench/bench_*.py; do echo "== $$script"; HF_HUB_OFFLINE=1 $(PYTHON) $$script || exit 1; done
 
-lint: install ## Check style with ruff
+lint: install ## Check style with ruff, and with import-linter that imports go only downward
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: install ## Rewrite files in ruff's style
 	$(VENV)/bin/ruff check --fix .

@@ -22,8 +22,7 @@ def lint_imports(root: Path) -> subprocess.CompletedProcess:
         [
             sys.executable,
             "-c",
-            "import sys; sys.path.insert(0, '.'); from importlinter.cli import lint_imports_command; "
-            "lint_imports_command()",
+            "from importlinter.cli import lint_imports_command; lint_imports_command()",
             "--no-cache",
             "--no-logo",
         ],

@@ -317,6 +317,7 @@ def long_history(turns: int) -> list[dict[str, str]]:
     return history
 
 
+@pytest.mark.slow  # trims an 80-message history three times per mode
 @pytest.mark.parametrize("mode", ["base", "tuned+rag"])
 def test_the_prompt_leaves_room_for_the_answer_length_the_call_asks_for(generator, knowledge_base, mode):
     """The engine's default is 12 new tokens; a call asking for 200 gets a prompt 200 tokens shorter."""

@@ -1,4 +1,4 @@
-# Tunedesk: `make help` lists the targets. `make demo` and `make test` work on a fresh machine.
+# Tunedesk: `make help` lists the targets. `make demo` and `make test-all` work on a fresh machine.
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 PIP := $(PYTHON) -m pip
@@ -17,10 +17,10 @@ TRAIN_IN_BACKGROUND = TUNEDESK_HOME=$(DEMO_HOME) HF_HUB_OFFLINE=1 $(PYTHON) -m u
 	$(DEMO_ADAPTER) data/transcripts --max-steps $(DEMO_TRAIN_STEPS)
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser demo demo-ask test test-fast bench lint format clean
+.PHONY: help install browser demo demo-ask test test-all screenshots bench lint format clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -50,18 +50,24 @@ demo-ask: install ## Wait for the demo adapter (trains it when missing), then an
 	$(TRAIN_IN_BACKGROUND) --wait
 	HF_HUB_OFFLINE=1 $(TUNEDESK) --home $(DEMO_HOME) ask "$(DEMO_QUESTION)" --mode tuned+rag --adapter $(DEMO_ADAPTER)
 
-test: install browser ## Set up, then run the whole test suite (unit, end-to-end and browser tests)
+test: install ## Set up, then run the fast tests: unit tests, no slow, end-to-end or browser ones
+	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -m "not slow and not e2e"
+
+test-all: install browser ## Set up, then run every test: unit, slow, end-to-end and browser (what CI runs)
 	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest
 
-test-fast: install ## Run only the fast unit tests
-	HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -m "not slow and not e2e"
+screenshots: install browser ## Picture every app page into docs/screenshots, on the demo home (built if needed)
+	HF_HUB_OFFLINE=1 $(TUNEDESK) --home $(DEMO_HOME) ingest data/docs
+	$(TRAIN_IN_BACKGROUND) --wait
+	HF_HUB_OFFLINE=1 $(PYTHON) tools/screenshots.py --home $(DEMO_HOME) --out docs/screenshots
 
 bench: install ## Run every benchmark under bench/ (each ends with a BENCH line)
 	@for script in bench/bench_*.py; do echo "== $$script"; HF_HUB_OFFLINE=1 $(PYTHON) $$script || exit 1; done
 
-lint: install ## Check style with ruff
+lint: install ## Check style with ruff, and with import-linter that imports go only downward
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: install ## Rewrite files in ruff's style
 	$(VENV)/bin/ruff check --fix .

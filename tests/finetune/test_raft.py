@@ -161,6 +161,7 @@ def build(index, prompt, conversations, **options):
     return build_raft_examples(conversations, index, prompt, **values)
 
 
+@pytest.mark.slow  # 160 conversations through retrieval
 def test_oracle_kept_with_probability_p_at_random_positions(workshop_search, answer_time_prompt):
     conversations = workshop_conversations(160)
     result = build(workshop_search, answer_time_prompt, conversations)
@@ -275,6 +276,7 @@ class Recording:
         return self.inner.complete(messages, **options)
 
 
+@pytest.mark.slow  # trains through the CLI
 def test_cli_train_records_its_context_in_the_adapter(tmp_path, tiny_model_dir, monkeypatch):
     import json
 

@@ -88,6 +88,7 @@ def test_training_changes_only_lora_weights(trained_home):
     assert all(tensor.abs().max() > 0 for tensor in lora_b)
 
 
+@pytest.mark.slow  # a training run of its own
 def test_home_never_holds_the_raw_transcripts(tmp_path, tiny_settings, support_jsonl):
     raw = tmp_path / "raw.jsonl"
     secret = "jane.doe.private@example.org"
@@ -108,6 +109,7 @@ def straight_run(tmp_path_factory, tiny_settings, support_jsonl):
     return settings, adapter_weights(train(settings, [support_jsonl], "straight").adapter_dir)
 
 
+@pytest.mark.slow  # three training runs (one shared with the next test)
 def test_resume_matches_an_uninterrupted_run(tmp_path, straight_run, support_jsonl):
     settings = straight_run[0].model_copy(update={"home": tmp_path / "home"})
     with pytest.raises(Killed):
@@ -126,6 +128,7 @@ def test_resume_matches_an_uninterrupted_run(tmp_path, straight_run, support_jso
         torch.testing.assert_close(resumed[key], straight[key], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow  # two training runs (one shared with the test above)
 def test_resume_skips_a_truncated_checkpoint(tmp_path, straight_run, support_jsonl):
     settings = straight_run[0].model_copy(update={"home": tmp_path / "home"})
     with pytest.raises(Killed):
@@ -143,6 +146,7 @@ def test_resume_skips_a_truncated_checkpoint(tmp_path, straight_run, support_jso
         torch.testing.assert_close(tensor, straight[key], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow  # a training run to a checkpoint first
 def test_resume_refuses_changed_settings(tmp_path, tiny_settings, support_jsonl):
     quick = {"early_stopping_patience": 0}
     with pytest.raises(Killed):
@@ -151,6 +155,7 @@ def test_resume_refuses_changed_settings(tmp_path, tiny_settings, support_jsonl)
         train(tiny_settings(tmp_path, **quick, lora_rank=4), [support_jsonl], "run", resume=True)
 
 
+@pytest.mark.slow  # two training runs
 def test_nan_loss_stops_and_keeps_the_previous_adapter(tmp_path, tiny_settings, support_jsonl):
     home = tmp_path / "home"
     train(tiny_settings(home, max_steps=2), [support_jsonl], "keep")
@@ -181,6 +186,7 @@ def test_no_usable_conversations_is_a_clear_error(tmp_path, tiny_settings):
     assert not (tmp_path / "home" / "adapters" / "empty").exists()
 
 
+@pytest.mark.slow  # a full fine-tune
 def test_full_fine_tuning_writes_a_whole_model(tmp_path, tiny_settings, support_jsonl, tiny_model_dir):
     result = train(
         tiny_settings(tmp_path, method="full", max_steps=2, learning_rate=1e-3), [support_jsonl], "full"
@@ -199,6 +205,7 @@ def test_qlora_needs_cuda(tmp_path, tiny_settings, support_jsonl):
         train(tiny_settings(tmp_path, method="qlora"), [support_jsonl], "q")
 
 
+@pytest.mark.slow  # a training run of its own
 def test_early_stopping_ends_a_run_that_stopped_improving(tmp_path, tiny_settings, support_jsonl):
     # At this learning rate the weights move ~1e-9, far below what changes a float32 loss near 10.
     settings = tiny_settings(

@@ -231,6 +231,7 @@ def test_index_ids_equal_registry_chunk_ids_after_any_operations(embedder, opera
             assert {doc.source: doc.chunk_count for doc in kb.documents()} == expected
 
 
+@pytest.mark.slow  # hypothesis: whole ingests per example
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(versions=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 2)), min_size=1, max_size=3))
 def test_index_ids_equal_registry_chunk_ids_through_file_ingests(embedder, versions):

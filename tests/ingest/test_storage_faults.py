@@ -108,6 +108,7 @@ def _open(index: Path, embedder: HashingEmbedder, **options: object) -> Knowledg
     return KnowledgeBase(index, embedder, chunk_tokens=200, overlap_tokens=0, parse_workers=1, **options)
 
 
+@pytest.mark.slow  # fills a small file system, then ingests
 @pytest.mark.parametrize(
     ("leave_bytes", "failing_file", "reason"),
     [
@@ -164,6 +165,7 @@ def test_read_only_open_of_a_missing_folder_reads_empty_and_creates_nothing(tmp_
     assert not (tmp_path / "nowhere").exists()
 
 
+@pytest.mark.slow  # CLI commands, each loading the packaged embedding model
 def test_cli_on_a_read_only_home_lists_and_searches_and_refuses_ingest_in_one_line(tmp_path, read_only_view):
     from typer.testing import CliRunner
 

@@ -1,18 +1,27 @@
-"""Screenshots of every page of a running app, taken with headless Chromium (for the docs).
+"""Screenshots of every page of the app, taken with headless Chromium (for the docs): `make screenshots`.
 
-    tunedesk --home DIR ui --port 8765 &
-    python -m ui.screenshots --url http://127.0.0.1:8765 --out docs/screenshots --question "..."
+    python tools/screenshots.py --home .tunedesk --out docs/screenshots   # serves that home meanwhile
+    python tools/screenshots.py --url http://127.0.0.1:8501               # an app that is already running
 
-Needs Chromium and its driver (Debian: `apt-get install chromium chromium-driver`) and the `selenium`
-package (the `dev` extra). Each page is used first (a chat turn, a comparison, a blind vote, a search)
-with `--question`, so the pictures show answers and sources rather than empty forms.
+Needs Chromium and its driver (Debian: `apt-get install chromium chromium-driver`, `make browser`) and the
+`selenium` package (the `dev` extra). Each page is used first (a chat turn, a comparison, a blind vote, a
+search) with `--question`, so the pictures show answers and sources rather than empty forms; the home needs
+indexed documents and an adapter for that. A development tool, not part of the installed package.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from selenium import webdriver
@@ -22,10 +31,58 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
+REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 WINDOW = (1400, 1000)
 RUNNING = '[data-testid="stStatusWidgetRunningIcon"]'  # shown while the page's script runs
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout_s: float = 180) -> None:
+    """Until Streamlit's health endpoint answers; fails with the end of the app's `log` when it exits first
+    or does not answer in time."""
+    deadline = time.monotonic() + timeout_s
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.5)
+    state = "did not answer in time" if process.returncode is None else f"exited with {process.returncode}"
+    tail = log.read_text(errors="replace")[-4000:]
+    raise RuntimeError(f"`tunedesk ui` on {url} {state}; its output ends:\n{tail}")
+
+
+@contextmanager
+def serving(home: Path, log: Path) -> Iterator[str]:
+    """`tunedesk ui` over `home` on a free loopback port, this checkout's code, its output in `log`; yields
+    the app's URL once it answers and stops the app (and its children) afterwards."""
+    port = free_port()
+    command = [sys.executable, "-c", "from assistant.cli.app import main; main()"]
+    path = os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH"))))
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [*command, "--home", str(home), "ui", "--port", str(port)],
+            cwd=REPO,
+            env=os.environ | {"PYTHONPATH": path},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_healthy(url, process, log)
+            yield url
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
 
 
 def open_browser(
@@ -164,11 +221,26 @@ def capture(url: str, out: Path, question: str) -> list[Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="http://127.0.0.1:8501")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--home", type=Path, help="serve this Tunedesk home while taking the pictures")
+    where.add_argument("--url", default="http://127.0.0.1:8501", help="an app that is already running")
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     parser.add_argument("--question", default="How long do I have to return a router I opened?")
     arguments = parser.parse_args()
-    for path in capture(arguments.url, arguments.out, arguments.question):
+    if not (Path(CHROMIUM).is_file() and Path(CHROMEDRIVER).is_file()):
+        parser.error(
+            f"needs {CHROMIUM} and {CHROMEDRIVER}: run `make browser` (apt-get install chromium chromium-driver)"
+        )
+    if arguments.home is not None and not arguments.home.is_dir():
+        parser.error(
+            f"--home {arguments.home}: no such folder; build one first (`make demo-ask` makes .tunedesk)"
+        )
+    if arguments.home is None:
+        saved = capture(arguments.url, arguments.out, arguments.question)
+    else:
+        with tempfile.TemporaryDirectory() as work, serving(arguments.home, Path(work) / "ui.log") as url:
+            saved = capture(url, arguments.out, arguments.question)
+    for path in saved:
         print(path)
 
 

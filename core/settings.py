@@ -238,6 +238,12 @@ class RaftSettings(Section):
         description="Share of a reply sentence's fact weight (numbers, rare words) a chunk must contain "
         "to count as supporting it.",
     )
+    keep_unsupported: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="Share of agent replies that no chunk supports kept as training examples (uncited).",
+    )
     seed: int = Field(42, description="Seed of the oracle draws, positions and decline choices.")
 
 

@@ -62,6 +62,7 @@ class RaftCounts:
     oracle_withheld_supported: int = 0  # withheld, but another shown chunk supports the reply: cited
     declines: int = 0
     no_supporting_chunk: int = 0  # replies no chunk supports: kept uncited
+    dropped_unsupported: int = 0  # replies no chunk supports, left out by `keep_unsupported`
     dropped_no_decline: int = 0  # decline examples skipped: the transcripts hold no hand-off sentence
     dropped_too_long: int = 0  # the cited source did not fit in the context window
     decline_sentences: int = 0  # distinct hand-off sentences mined
@@ -98,9 +99,12 @@ def build_raft_examples(
     min_support: float,
     seed: int,
     decline_opening: str = "",
+    keep_unsupported: float = 1.0,
 ) -> RaftExamples:
     """One example per agent turn that follows a customer turn. `decline_opening` starts every decline (the
-    assistant's abstain message); without it and without mined hand-offs, decline examples are dropped."""
+    assistant's abstain message); without it and without mined hand-offs, decline examples are dropped.
+    `keep_unsupported` is the share of replies no chunk supports that are kept: each one teaches the model to
+    answer beside its sources, which is right for greetings and questions back and wrong for facts."""
     turns = [turn for conversation in conversations for turn in _turns(conversation)]
     retrieved = retriever.search_many([prompt_format.query(t.question, t.history) for t in turns], k + 1)
     # Searching with the reply itself finds the chunk it came from even when the question's words miss it.
@@ -119,6 +123,9 @@ def build_raft_examples(
         found = find_oracle(turn.reply, [hit.text for hit in candidates], weights, min_support=min_support)
         oracle = candidates[found[0]] if found else None
         plan = _plan(turn.reply, hits, oracle, k, oracle_probability, min_support, weights, rng)
+        if plan.kind == "no_supporting_chunk" and keep_unsupported < 1.0 and rng.random() >= keep_unsupported:
+            result.counts.dropped_unsupported += 1
+            continue
         if plan.kind == "declines":
             if not declines and not decline_opening:
                 result.counts.dropped_no_decline += 1

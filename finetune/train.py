@@ -300,6 +300,7 @@ def _raft_samples(
         min_support=raft.min_support,
         seed=raft.seed,
         decline_opening=settings.assistant.abstain_message,
+        keep_unsupported=raft.keep_unsupported,
     )
     # A RAFT sample is the whole answer-time prompt plus the reply: the engine's own budget bounds it.
     samples = _tokenize_all(

@@ -229,6 +229,24 @@ def test_a_decline_opens_with_the_abstain_message_the_engine_recognises(workshop
     )
 
 
+def test_keep_unsupported_leaves_out_that_share_of_replies_no_chunk_supports(
+    workshop_search, answer_time_prompt
+):
+    conversations = workshop_conversations(40)
+    everything = build(workshop_search, answer_time_prompt, conversations).counts
+    quarter = build(workshop_search, answer_time_prompt, conversations, keep_unsupported=0.25).counts
+    assert quarter.no_supporting_chunk + quarter.dropped_unsupported == everything.no_supporting_chunk
+    assert 0.1 <= quarter.no_supporting_chunk / everything.no_supporting_chunk <= 0.4
+    grounded = everything.oracle_kept + everything.oracle_withheld_supported + everything.declines
+    assert quarter.oracle_kept + quarter.oracle_withheld_supported + quarter.declines == grounded
+    assert (
+        build(
+            workshop_search, answer_time_prompt, conversations, keep_unsupported=0.0
+        ).counts.no_supporting_chunk
+        == 0
+    )
+
+
 def test_training_prompt_is_the_engines_tuned_rag_prompt(
     workshop_index, answer_time_prompt, chat_tokenizer, tiny_model_dir, tmp_path
 ):

@@ -76,7 +76,9 @@ def main(folder: Path) -> int:
     finally:
         if context is not None:
             context.close()
-    write_progress(folder, {"status": "done", "metrics": result.metrics, "adapter": str(result.adapter_dir)})
+    write_progress(
+        folder, {"status": "done", "metrics": result.metrics.to_dict(), "adapter": str(result.adapter_dir)}
+    )
     return 0
 
 

@@ -91,14 +91,17 @@ def train(
         )
     from finetune.adapters import AdapterError
     from finetune.base_model import BaseModelError
-    from finetune.dpo import train_dpo
+    from finetune.dpo import load_preferences, train_dpo
     from finetune.train import TrainError, TrainingDiverged
     from finetune.train import train as run_training
 
     raft = build_training_context(settings) if with_context else None
     try:
         if dpo is not None:
-            result = train_dpo(settings, dpo, from_adapter, name, force=force)
+            pairs, problems = load_preferences(dpo)
+            result = train_dpo(
+                settings, pairs, from_adapter, name, origin=str(dpo), skipped=problems, force=force
+            )
         else:
             result = run_training(settings, data, name, resume=resume, force=force, context=raft)
     except (TrainError, TrainingDiverged, AdapterError, BaseModelError, ValueError) as error:
@@ -110,27 +113,26 @@ def train(
         payload = {
             "adapter": str(result.adapter_dir),
             "resumed_from": result.resumed_from,
-            "metrics": result.metrics,
+            "metrics": result.metrics.to_dict(),
         }
         typer.echo(json.dumps(payload, indent=2))
         return
     metrics = result.metrics
-    perplexity = metrics["perplexity"]
     typer.echo(f"adapter {name} saved to {result.adapter_dir}")
     leaks = result.report.get("dropped", {}).get("eval_leak", {}).get("count", 0)
     if leaks:
         typer.echo(f"left out of training: {leaks} conversations resembling evaluation questions")
     resumed = f" (resumed from {result.resumed_from})" if result.resumed_from else ""
     typer.echo(
-        f"steps {metrics['steps']}{resumed}, train loss {_number(metrics['train_loss'])}, "
-        f"{metrics['tokens_per_second']:.0f} tokens/s"
+        f"steps {metrics.steps}{resumed}, train loss {_number(metrics.train_loss)}, "
+        f"{metrics.tokens_per_second:.0f} tokens/s"
     )
-    if "context" in metrics:  # DPO runs start from an adapter and build no examples of their own
-        typer.echo(_describe_context(metrics["context"]))
+    if "context" in metrics.sections:  # preference runs start from an adapter and build no examples
+        typer.echo(_describe_context(metrics.sections["context"]))
     for label, key in (("validation conversations", "validation"), ("general text", "general_text")):
         typer.echo(
-            f"perplexity on {label}: {_number(perplexity[key]['before'])} before -> "
-            f"{_number(perplexity[key]['after'])} after"
+            f"perplexity on {label}: {_number(getattr(metrics.before, key))} before -> "
+            f"{_number(getattr(metrics.after, key))} after"
         )
 
 

@@ -43,8 +43,14 @@ def train_kto(
         name="kto",
         config_class=KTOConfig,
         trainer_class=KTOTrainer,
-        # KTO's paper weighs the rarer side up so both kinds of feedback pull equally (its eq. 8).
-        options={"beta": beta, **_balance(desirable, len(examples) - desirable)},
+        options={
+            "beta": beta,
+            # KTO's paper weighs the rarer side up so both kinds of feedback pull equally (its eq. 8).
+            **_balance(desirable, len(examples) - desirable),
+            # The KL term pairs each prompt with its batch neighbour's completion, fixed when the data is
+            # prepared: batches must keep that order.
+            "train_sampling_strategy": "sequential",
+        },
         good_answers=lambda rows: [(row["prompt"], row["completion"]) for row in rows if row["label"]],
         figures=FIGURES,
     )

@@ -46,8 +46,28 @@ def train(
         typer.Option("--dpo", help="Preference pairs (JSONL): DPO-tune the --from adapter instead."),
     ] = None,
     from_adapter: Annotated[
-        str | None, typer.Option("--from", help="Adapter that --dpo starts from.")
+        str | None,
+        typer.Option(
+            "--from",
+            help="Adapter that --dpo or --from-feedback starts from (default for the latter: "
+            "the adapter the tuned modes use).",
+        ),
     ] = None,
+    from_feedback: Annotated[
+        bool,
+        typer.Option(
+            "--from-feedback",
+            help="Train on the chat database's votes and thumbs: DPO where pairs exist, KTO otherwise.",
+        ),
+    ] = False,
+    eval_limit: Annotated[
+        int,
+        typer.Option(
+            "--eval-limit",
+            min=0,
+            help="--from-feedback: evaluation questions on which the rule reward is measured before/after; 0 = skip.",
+        ),
+    ] = 20,
     context: Annotated[
         str | None,
         typer.Option(
@@ -69,6 +89,13 @@ def train(
             "training.lora_rank": rank,
         },
     )
+    if from_feedback and (data or dpo is not None or context is not None):
+        fail(
+            "--from-feedback: give neither DATA, --dpo nor --context; it reads the chat database", EXIT_USAGE
+        )
+    if from_feedback:
+        _train_from_feedback(settings, name, from_adapter, eval_limit, force=force, as_json=as_json)
+        return
     if dpo is not None and (data or from_adapter is None or not dpo.is_file()):
         fail("--dpo: give an existing PREFS.jsonl and --from ADAPTER, without DATA", EXIT_USAGE)
     if dpo is None and not data:
@@ -133,6 +160,58 @@ def train(
         typer.echo(
             f"perplexity on {label}: {_number(getattr(metrics.before, key))} before -> "
             f"{_number(getattr(metrics.after, key))} after"
+        )
+
+
+def _train_from_feedback(
+    settings, name: str, from_adapter: str | None, eval_limit: int, *, force: bool, as_json: bool
+) -> None:
+    from assistant.feedback_training import train_from_feedback
+    from assistant.storage import StorageError
+    from finetune.adapters import AdapterError
+    from finetune.base_model import BaseModelError
+    from finetune.train import TrainError, TrainingDiverged
+
+    try:
+        run = train_from_feedback(
+            settings, name, from_adapter=from_adapter, eval_limit=eval_limit, force=force
+        )
+    except (TrainError, TrainingDiverged, AdapterError, BaseModelError, StorageError, ValueError) as error:
+        fail(str(error))
+    metrics = run.result.metrics
+    figures = metrics.sections.get(run.method, {})
+    if as_json:
+        payload = {
+            "adapter": str(run.result.adapter_dir),
+            "method": run.method,
+            "from_adapter": run.from_adapter,
+            "pairs": len(run.feedback.pairs),
+            "rated_answers": len(run.feedback.rated),
+            "left_out": run.feedback.left_out,
+            "metrics": metrics.to_dict(),
+            "reward": run.reward,
+        }
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    feedback = run.feedback
+    typer.echo(
+        f"adapter {name} saved to {run.result.adapter_dir}: {run.method.upper()} from {run.from_adapter} on "
+        f"{len(feedback.pairs)} pairs ({feedback.from_votes} from votes, {feedback.from_thumbs} from thumbs) / "
+        f"{len(feedback.rated)} rated answers; {len(feedback.left_out)} left out (the engine abstained)"
+    )
+    typer.echo(f"steps {metrics.steps}, train loss {_number(metrics.train_loss)}")
+    typer.echo(
+        f"{run.method} " + ", ".join(f"{key} {_number(value)}" for key, value in sorted(figures.items()))
+    )
+    for label, key in (("held-out good answers", "validation"), ("general text", "general_text")):
+        typer.echo(
+            f"perplexity on {label}: {_number(getattr(metrics.before, key))} before -> "
+            f"{_number(getattr(metrics.after, key))} after"
+        )
+    if run.reward is not None:
+        typer.echo(
+            f"rule reward ({run.reward['mode']}, {run.reward['questions']} questions): "
+            f"{_number(run.reward['before'])} before -> {_number(run.reward['after'])} after"
         )
 
 

@@ -68,3 +68,54 @@ def test_kto_trains_on_thumbs_only_feedback(tmp_path, eval_home, make_settings):
     # Four up, four down: the loss weights stay equal.
     assert config["preference"]["desirable_weight"] == config["preference"]["undesirable_weight"] == 1.0
     assert not (home / "runs" / "support-fb").exists()
+
+
+@pytest.mark.slow
+def test_cli_from_feedback_trains_dpo_on_votes_and_reports_the_reward_before_and_after(
+    tmp_path, eval_home, tiny_model_dir, questions_file, monkeypatch
+):
+    from typer.testing import CliRunner
+
+    from assistant.cli.app import app
+    from assistant.storage import Storage
+
+    home = tmp_path / "home"
+    shutil.copytree(eval_home, home)
+    storage = Storage(home / "chat.sqlite3")
+    for index, fact in enumerate(FACTS * 2):
+        source = Source(1, f"doc{index}", "policies/doc.md", "Policy", None, 0.9, fact)
+        good = Answer(f"{fact} [1]", "tuned+rag", "support", [source], prompt_tokens=80, completion_tokens=12)
+        bad = Answer(
+            f"Maybe {index + 40} days.",
+            "tuned+rag",
+            "support",
+            [source],
+            prompt_tokens=80,
+            completion_tokens=5,
+        )
+        storage.record_vote(f"Question {index} about the policy?", good, bad, "A")
+    for key, value in {
+        "TUNEDESK_TRAINING__BATCH_SIZE": "2",
+        "TUNEDESK_DATA__MAX_TOKENS": "256",
+        "TUNEDESK_DATA__VALIDATION_FRACTION": "0.25",
+        "TUNEDESK_DATA__EVAL_QUESTIONS": str(questions_file),
+        "TUNEDESK_GENERATION__MAX_NEW_TOKENS": "8",
+        "TUNEDESK_ASSISTANT__MIN_SCORE": "0",
+    }.items():
+        monkeypatch.setenv(key, value)
+    arguments = ["--home", str(home), "--device", "cpu", "train", "--from-feedback", "--name", "voted"]
+    options = ["--base", str(tiny_model_dir), "--max-steps", "2", "--lr", "5e-3", "--eval-limit", "3"]
+
+    result = CliRunner().invoke(app, [*arguments, *options, "--json"])
+
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["method"] == "dpo" and payload["pairs"] == 6 and payload["from_adapter"] == "support"
+    assert 0.0 <= payload["metrics"]["dpo"]["rewards_accuracies"] <= 1.0
+    reward = payload["reward"]
+    assert reward["mode"] == "tuned+rag" and reward["questions"] == 3
+    assert all(isinstance(reward[side], float) and -10 < reward[side] <= 1 for side in ("before", "after"))
+    recorded = json.loads((home / "adapters" / "voted" / "metrics.json").read_text())
+    assert recorded["reward"] == reward and "rewards_margins" in recorded["dpo"]
+    both = CliRunner().invoke(app, [*arguments, *options, "--dpo", str(questions_file)])
+    assert both.exit_code == 2 and "--from-feedback: give neither DATA, --dpo nor --context" in both.stderr

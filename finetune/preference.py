@@ -130,9 +130,9 @@ def train_preference(
     tuned = without_reference(trainer.model)
     after = measure_perplexities(tuned, held_out, general, tokenizer.pad_token_id, training.batch_size)
     curves = loss_curves(trainer.state.log_history)
-    metrics = run_metrics(trainer, curves, before, after, progress, runtime_s)
     evaluated = tuple(f"eval_{key}" for key in method.figures)
-    metrics.sections[method.name] = last_logged(trainer.state.log_history, (*method.figures, *evaluated))
+    figures = last_logged(trainer.state.log_history, (*method.figures, *evaluated))
+    metrics = run_metrics(trainer, curves, before, after, progress, runtime_s, {method.name: figures})
     config = {
         "base_model": base,
         "training": training.model_dump(mode="json"),

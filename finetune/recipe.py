@@ -183,7 +183,9 @@ def run_metrics(
     after: Perplexities,
     progress: ProgressBar,
     runtime_s: float,
+    sections: dict[str, dict[str, Any]] | None = None,
 ) -> RunMetrics:
+    """The run's figures from the trainer's state and log; `sections` are the recipe's own (see RunMetrics)."""
     recent = [loss for _, loss in curves["train"][-10:]]
     rates = progress.tokens_per_second[1:] or progress.tokens_per_second  # the first step includes warm-up
     return RunMetrics(
@@ -195,6 +197,7 @@ def run_metrics(
         train_tokens=trainer.state.num_input_tokens_seen,
         tokens_per_second=sum(rates) / len(rates) if rates else 0.0,
         runtime_s=runtime_s,
+        sections=sections or {},
     )
 
 

@@ -127,8 +127,8 @@ def train(
         trainer.model, validation_samples, general_samples, tokenizer.pad_token_id, training.batch_size
     )
     curves = loss_curves(trainer.state.log_history)
-    metrics = run_metrics(trainer, curves, before, after, progress, runtime_s)
-    metrics.sections["context"] = {**described, "build_s": round(build_s, 2)}
+    context_figures = {**described, "build_s": round(build_s, 2)}
+    metrics = run_metrics(trainer, curves, before, after, progress, runtime_s, {"context": context_figures})
     if state.is_main_process:
         record = adapters.AdapterRecord(
             name=name,

@@ -17,6 +17,7 @@ from ingest.retriever import KnowledgeBaseRetriever
 
 if TYPE_CHECKING:  # torch and transformers load only when a generator is built
     from assistant.generation import Generator
+    from assistant.training_prompt import AnswerTimePrompt
     from finetune.adapters import AdapterInfo
     from finetune.raft import RaftContext
 
@@ -221,3 +222,17 @@ def build_assistant(
 
 def open_storage(settings: Settings) -> Storage:
     return Storage(settings.assistant.database or settings.home / "chat.sqlite3")
+
+
+def answer_time_prompt(settings: Settings, tokenizer) -> AnswerTimePrompt:
+    """The prompt the engine builds at answer time (budget, domain, history), for building training examples."""
+    from assistant.training_prompt import AnswerTimePrompt
+
+    options = settings.assistant
+    return AnswerTimePrompt(
+        tokenizer,
+        context_tokens=options.context_tokens,
+        max_new_tokens=settings.generation.max_new_tokens,
+        history_turns=options.history_turns,
+        domain=options.domain,
+    )

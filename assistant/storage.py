@@ -17,7 +17,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -73,6 +73,12 @@ MIGRATIONS: tuple[str, ...] = (
         created_at TEXT NOT NULL
     );
     """,
+    # What each side of a vote showed the model (sources, abstention, token counts): preference training
+    # rebuilds the prompt each answer was written under. Older votes keep '{}' and train on the question.
+    """
+    ALTER TABLE ab_votes ADD COLUMN answer_a_json TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE ab_votes ADD COLUMN answer_b_json TEXT NOT NULL DEFAULT '{}';
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -120,6 +126,8 @@ class VoteRecord:
     answer_b: str
     vote: Vote
     created_at: str
+    details_a: dict[str, Any] = field(default_factory=dict)  # answer A's `Answer.to_dict()` ({} before v3)
+    details_b: dict[str, Any] = field(default_factory=dict)
 
 
 class Storage:
@@ -217,18 +225,30 @@ class Storage:
         with self._write() as connection:
             cursor = connection.execute(
                 "INSERT INTO ab_votes (question, mode_a, adapter_a, answer_a, mode_b, adapter_b, answer_b, vote, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (question, a.mode, a.adapter, a.text, b.mode, b.adapter, b.text, vote, _now()),
+                "created_at, answer_a_json, answer_b_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    question,
+                    a.mode,
+                    a.adapter,
+                    a.text,
+                    b.mode,
+                    b.adapter,
+                    b.text,
+                    vote,
+                    _now(),
+                    json.dumps(a.to_dict()),
+                    json.dumps(b.to_dict()),
+                ),
             )
             return int(cursor.lastrowid)
 
     def votes(self) -> list[VoteRecord]:
         with closing(self._connect()) as connection:
             rows = connection.execute(
-                "SELECT id, question, mode_a, adapter_a, answer_a, mode_b, adapter_b, answer_b, vote, created_at "
-                "FROM ab_votes ORDER BY id"
-            )
-            return [VoteRecord(*row) for row in rows]
+                "SELECT id, question, mode_a, adapter_a, answer_a, mode_b, adapter_b, answer_b, vote, created_at, "
+                "answer_a_json, answer_b_json FROM ab_votes ORDER BY id"
+            ).fetchall()
+        return [VoteRecord(*row[:10], json.loads(row[10]), json.loads(row[11])) for row in rows]
 
     def _connect(self) -> sqlite3.Connection:
         try:

@@ -1,7 +1,8 @@
 """The tuned+rag prompt for training examples: the engine's own query and prompt builders, over a tokenizer.
 
-Retrieval-augmented fine-tuning (`finetune/raft.py`) must train on exactly what the model reads at answer
-time, so it receives this object instead of formatting sources itself: the retrieval query is
+Retrieval-augmented fine-tuning (`finetune/raft.py`) and preference training from feedback
+(`assistant/preferences.py`) must train on exactly what the model reads at answer time, so they use
+this object instead of formatting sources themselves: the retrieval query is
 `prompts.retrieval_query` and the messages are `prompts.build_prompt` with the same budget, domain and
 special tokens the engine uses. Knows nothing about settings: its builder passes flat values.
 """
@@ -47,9 +48,10 @@ class AnswerTimePrompt:
         return retrieval_query(question, history, self.history_turns)
 
     def messages(
-        self, question: str, history: Sequence[Message], hits: Sequence[Any]
+        self, question: str, history: Sequence[Message], hits: Sequence[Any], *, retrieval: bool = True
     ) -> tuple[list[Message], int]:
-        """The messages tuned+rag sends for these hits, and how many of the hits fit in the window."""
+        """The messages tuned+rag sends for these hits, and how many of the hits fit in the window;
+        `retrieval=False`: the messages of the modes without retrieval (no system prompt, no sources)."""
         prompt = build_prompt(
             question,
             history,
@@ -58,7 +60,7 @@ class AnswerTimePrompt:
             context_tokens=self.context_tokens,
             max_new_tokens=self.max_new_tokens,
             domain=self.domain,
-            retrieval=True,
+            retrieval=retrieval,
             special_tokens=self.special_tokens,
         )
         return prompt.messages, len(prompt.sources)

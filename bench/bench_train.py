@@ -34,21 +34,14 @@ from tests.tiny_models import load_chat_tokenizer, write_tiny_llama  # noqa: E40
 
 
 def prepared_samples(base: str, models_dir: Path, count: int, max_tokens: int, seed: int) -> list[dict]:
+    from core.settings import DataSettings
     from finetune.base_model import load_tokenizer
     from finetune.dataset import prepare_data
     from finetune.tokenize import tokenize_conversation
 
     tokenizer = load_tokenizer(base, models_dir)
-    prepared = prepare_data(
-        [ROOT / "data" / "transcripts"],
-        tokenizer,
-        max_tokens=max_tokens,
-        over_long="truncate",
-        near_duplicate_threshold=0.85,
-        scrub_pii=True,
-        validation_fraction=0.0,
-        seed=seed,
-    )
+    data = DataSettings(max_tokens=max_tokens, validation_fraction=0.0, seed=seed, eval_questions=None)
+    prepared = prepare_data([ROOT / "data" / "transcripts"], tokenizer, data)
     samples = [tokenize_conversation(item, tokenizer, max_tokens=max_tokens) for item in prepared.train]
     samples = [sample for sample in samples if sample["input_ids"]]
     return random.Random(seed).sample(samples, min(count, len(samples)))

@@ -9,12 +9,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.settings import DataSettings
 from finetune.cleaning import CleaningReport, clean
 from finetune.conversation import Conversation
+from finetune.eval_leaks import questions_at
 from finetune.formats import load_all
 from finetune.split import split_conversations
 from finetune.tokenize import count_tokens
@@ -28,40 +30,31 @@ class PreparedData:
     data_hash: str  # sha256 over the cleaned, scrubbed conversations: what was trained on
 
 
-def prepare_data(
-    paths: Iterable[Path],
-    tokenizer,
-    *,
-    max_tokens: int,
-    over_long: str,
-    near_duplicate_threshold: float,
-    scrub_pii: bool,
-    validation_fraction: float,
-    seed: int,
-    pii_keep: Iterable[str] = (),
-    pii_ner_model: str | None = None,
-    eval_questions: Sequence[str] = (),
-    eval_leak_threshold: float = 0.5,
-) -> PreparedData:
+def prepare_data(paths: Iterable[Path], tokenizer, data: DataSettings) -> PreparedData:
     """Load every file under `paths`, clean the conversations, and split them into train/validation.
 
-    Conversations resembling one of `eval_questions` are dropped (see `cleaning.clean`).
+    Every data setting takes part (limits, scrubbing and its keep list, evaluation-leak removal, the
+    split), so the same files and the same settings always give the same conversations: training,
+    `tunedesk data check` and the evaluation's held-out split all call this one function.
+    Conversations resembling a question of `data.eval_questions` are dropped (see `cleaning.clean`).
     """
     conversations, problems = load_all(paths)
     kept, report = clean(
         conversations,
         count_tokens=lambda conversation: count_tokens(conversation, tokenizer),
-        max_tokens=max_tokens,
-        over_long=over_long,
-        near_duplicate_threshold=near_duplicate_threshold,
-        scrub_pii=scrub_pii,
-        pii_keep=frozenset(pii_keep),
-        pii_ner_model=pii_ner_model,
-        eval_questions=eval_questions,
-        eval_leak_threshold=eval_leak_threshold,
+        max_tokens=data.max_tokens,
+        over_long=data.over_long,
+        near_duplicate_threshold=data.near_duplicate_threshold,
+        scrub_pii=data.scrub_pii,
+        pii_keep=frozenset(data.pii_keep),
+        pii_ner_model=data.pii_ner_model,
+        eval_questions=questions_at(data.eval_questions),
+        eval_leak_threshold=data.eval_leak_threshold,
         problems=problems,
     )
-    train, validation = split_conversations(kept, validation_fraction=validation_fraction, seed=seed)
+    train, validation = split_conversations(
+        kept, validation_fraction=data.validation_fraction, seed=data.seed
+    )
     return PreparedData(train, validation, report, data_hash(kept))
 
 

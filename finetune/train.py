@@ -23,54 +23,41 @@ Every process trains on its share of each batch; only the main one publishes.
 from __future__ import annotations
 
 import json
-import math
 import shutil
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from accelerate import PartialState
-from transformers import (
-    EarlyStoppingCallback,
-    PreTrainedModel,
-    PrinterCallback,
-    Trainer,
-    TrainerCallback,
-    TrainingArguments,
-    set_seed,
-)
+from transformers import PreTrainedModel, PrinterCallback, Trainer, TrainerCallback, set_seed
 
 from core.device import Device, resolve_device
 from core.settings import Settings, TrainingSettings
 from finetune import adapters, checkpoints
 from finetune.base_model import ensure_base_model, load_base_model, load_tokenizer
-from finetune.callbacks import CheckpointSeal, DivergenceGuard, ProgressBar, TrainingDiverged
+from finetune.callbacks import ProgressBar, TrainingDiverged
 from finetune.collate import IGNORE_INDEX, PackCollator
 from finetune.dataset import prepare_data
-from finetune.eval_leaks import questions_at
-from finetune.perplexity import general_text_samples, perplexity
-from finetune.plots import loss_curves, write_loss_curves
+from finetune.perplexity import general_text_samples
+from finetune.plots import loss_curves
 from finetune.raft import RaftContext, build_raft_examples
+from finetune.recipe import (
+    TrainError,
+    TrainResult,
+    check_names,
+    measure_perplexities,
+    publish_adapter,
+    run_metrics,
+    training_arguments,
+    training_callbacks,
+)
 from finetune.tokenize import tokenize_conversation
 
 RUN_CONFIG = "run_config.json"
 
 __all__ = ["TrainError", "TrainResult", "TrainingDiverged", "build_model", "build_trainer", "train"]
-
-
-class TrainError(RuntimeError):
-    """Training cannot start or continue; the message names the cause and what to do."""
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    adapter_dir: Path
-    metrics: dict
-    report: dict  # the cleaning report of the training data
-    resumed_from: str | None
 
 
 def train(
@@ -93,26 +80,13 @@ def train(
     target = adapters.adapter_dir(settings.adapters_dir, name)
     run_dir = settings.home / "runs" / name
     if state.is_main_process:
-        _check_names(target, run_dir, resume=resume, force=force)
+        check_names(target, run_dir, resume=resume, force=force)
     state.wait_for_everyone()
 
     base = settings.model.base
     tokenizer = load_tokenizer(base, settings.models_dir)
     data = settings.data
-    prepared = prepare_data(
-        list(data_paths),
-        tokenizer,
-        max_tokens=data.max_tokens,
-        over_long=data.over_long,
-        near_duplicate_threshold=data.near_duplicate_threshold,
-        scrub_pii=data.scrub_pii,
-        pii_keep=data.pii_keep,
-        pii_ner_model=data.pii_ner_model,
-        eval_questions=questions_at(data.eval_questions),
-        eval_leak_threshold=data.eval_leak_threshold,
-        validation_fraction=data.validation_fraction,
-        seed=data.seed,
-    )
+    prepared = prepare_data(list(data_paths), tokenizer, data)
     started = time.perf_counter()
     if context is None:
         train_samples = _tokenize_all(prepared.train, tokenizer, data.max_tokens)
@@ -136,7 +110,7 @@ def train(
     set_seed(training.seed)  # LoRA initialisation draws from the global RNG
     model = build_model(training, base, settings.models_dir, device)
     general_samples = general_text_samples(tokenizer, max_tokens=data.max_tokens)
-    before = _perplexities(
+    before = measure_perplexities(
         model, validation_samples, general_samples, tokenizer.pad_token_id, training.batch_size
     )
 
@@ -149,31 +123,24 @@ def train(
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     runtime_s = time.perf_counter() - started
 
-    after = _perplexities(
+    after = measure_perplexities(
         trainer.model, validation_samples, general_samples, tokenizer.pad_token_id, training.batch_size
     )
     curves = loss_curves(trainer.state.log_history)
-    metrics = _metrics(trainer, curves, before, after, progress, runtime_s)
-    metrics["context"] = {**described, "build_s": round(build_s, 2)}
+    context_figures = {**described, "build_s": round(build_s, 2)}
+    metrics = run_metrics(trainer, curves, before, after, progress, runtime_s, {"context": context_figures})
     if state.is_main_process:
-        staging = adapters.new_staging_dir(settings.adapters_dir, name)
-        try:
-            record = adapters.AdapterRecord(
-                name=name,
-                base_model=base,
-                base_path=ensure_base_model(base, settings.models_dir),
-                method=training.method,
-                data_hash=prepared.data_hash,
-                config=config,
-                report=prepared.report.to_dict(),
-                metrics=metrics,
-            )
-            adapters.write_adapter(staging, trainer.model, tokenizer, record)
-            write_loss_curves(curves, staging)
-            adapters.publish(staging, target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        record = adapters.AdapterRecord(
+            name=name,
+            base_model=base,
+            base_path=ensure_base_model(base, settings.models_dir),
+            method=training.method,
+            data_hash=prepared.data_hash,
+            config=config,
+            report=prepared.report.to_dict(),
+            metrics=metrics.to_dict(),
+        )
+        publish_adapter(settings.adapters_dir, target, trainer.model, tokenizer, record, curves)
         shutil.rmtree(run_dir, ignore_errors=True)
     state.wait_for_everyone()
     return TrainResult(target, metrics, prepared.report.to_dict(), checkpoint.name if checkpoint else None)
@@ -195,7 +162,7 @@ def build_trainer(
     )
     trainer = Trainer(
         model=model,
-        args=_training_arguments(
+        args=training_arguments(
             training,
             run_dir,
             device,
@@ -208,7 +175,7 @@ def build_trainer(
         eval_dataset=validation_samples or None,
         data_collator=PackCollator(),
         processing_class=tokenizer,
-        callbacks=_callbacks(training, progress, has_validation=bool(validation_samples)),
+        callbacks=training_callbacks(training, progress, has_validation=bool(validation_samples)),
     )
     # Our progress bar shows loss and tokens/s; the default printer would repeat every log line.
     trainer.remove_callback(PrinterCallback)
@@ -232,19 +199,6 @@ def micro_batching(
 
 def _mean_length(samples: list[dict]) -> float:
     return sum(len(sample["input_ids"]) for sample in samples) / max(len(samples), 1)
-
-
-def _check_names(target: Path, run_dir: Path, *, resume: bool, force: bool) -> None:
-    if target.exists() and not force:
-        raise TrainError(
-            f"adapter {target.name!r} already exists; pass --force to replace it, or choose another --name"
-        )
-    if run_dir.exists() and not resume:
-        if not force:
-            raise TrainError(
-                f"an unfinished run of {target.name!r} exists; pass --resume to continue it or --force to start over"
-            )
-        shutil.rmtree(run_dir)
 
 
 def _resume_point(run_dir: Path, config: dict) -> Path | None:
@@ -375,100 +329,3 @@ def _require_qlora(device: Device) -> None:
         raise TrainError(
             "training.method qlora: install bitsandbytes (pip install bitsandbytes) or use lora"
         ) from None
-
-
-def _training_arguments(
-    training: TrainingSettings,
-    run_dir: Path,
-    device: Device,
-    *,
-    has_validation: bool,
-    arguments_class: type[TrainingArguments] = TrainingArguments,
-    **overrides,
-):
-    """`arguments_class` and `overrides` let other recipes (DPO's `DPOConfig`) share these settings."""
-    evaluate = has_validation
-    values = dict(
-        output_dir=str(run_dir),
-        num_train_epochs=training.epochs,
-        max_steps=training.max_steps,
-        learning_rate=training.learning_rate,
-        per_device_train_batch_size=training.batch_size,
-        per_device_eval_batch_size=training.batch_size,
-        gradient_accumulation_steps=training.gradient_accumulation,
-        seed=training.seed,
-        # Packed batches carry no padding, so any order costs the same: plain shuffling. (The
-        # length-grouped sampler only sorts within megabatches of len(data) // (4 * batch) batches,
-        # so on a small data set it left batches as random as this one.)
-        train_sampling_strategy="random",
-        logging_steps=1,
-        logging_nan_inf_filter=False,  # the divergence guard must see the real loss
-        # Every token of a packed batch is real; "non_padding" would compare with the pad id, which
-        # is the end-of-turn token for many chat models, and miss those.
-        include_num_input_tokens_seen="all",
-        save_strategy="steps",
-        save_steps=training.save_steps,
-        save_total_limit=2,  # the newest and one fallback in case the newest is cut short
-        eval_strategy="steps" if evaluate else "no",
-        eval_steps=training.eval_steps if evaluate else None,
-        # Early stopping ends the run; the adapter is the last step's, not rolled back to the best one.
-        load_best_model_at_end=False,
-        # Only eval_loss is used: keeping every evaluation batch's logits (vocabulary-wide) costs memory.
-        prediction_loss_only=True,
-        metric_for_best_model="eval_loss" if evaluate else None,
-        greater_is_better=False if evaluate else None,
-        use_cpu=device.name == "cpu",
-        bf16=device.is_cuda and device.dtype == torch.bfloat16,
-        fp16=device.is_cuda and device.dtype != torch.bfloat16,
-        remove_unused_columns=False,
-        dataloader_num_workers=0,
-        report_to="none",
-        disable_tqdm=True,
-    )
-    return arguments_class(**{**values, **overrides})
-
-
-def _callbacks(training: TrainingSettings, progress: ProgressBar, *, has_validation: bool) -> list:
-    callbacks = [DivergenceGuard(), CheckpointSeal(), progress]
-    if has_validation and training.early_stopping_patience > 0:
-        # A change below 1e-4 nats is float32 rounding between evaluations (the sum order of a batch
-        # shifts with the weights), not progress: it must not reset the patience.
-        callbacks.append(
-            EarlyStoppingCallback(
-                early_stopping_patience=training.early_stopping_patience, early_stopping_threshold=1e-4
-            )
-        )
-    return callbacks
-
-
-def _perplexities(model, validation, general, pad_token_id: int, batch_size: int) -> dict[str, float]:
-    return {
-        "validation": perplexity(model, validation, pad_token_id=pad_token_id, batch_size=batch_size),
-        "general_text": perplexity(model, general, pad_token_id=pad_token_id, batch_size=batch_size),
-    }
-
-
-def _finite_or_none(value: float) -> float | None:
-    return value if math.isfinite(value) else None
-
-
-def _metrics(
-    trainer: Trainer, curves: dict, before: dict, after: dict, progress: ProgressBar, runtime_s: float
-) -> dict:
-    recent = [loss for _, loss in curves["train"][-10:]]
-    rates = progress.tokens_per_second[1:] or progress.tokens_per_second  # the first step includes warm-up
-    return {
-        "steps": trainer.state.global_step,
-        "max_steps": trainer.state.max_steps,
-        "stopped_early": trainer.state.global_step < trainer.state.max_steps,
-        "train_loss": sum(recent) / len(recent) if recent else None,
-        # JSON has no NaN: a figure that could not be measured (no validation set) is null.
-        "validation_loss": None if math.isnan(after["validation"]) else math.log(after["validation"]),
-        "perplexity": {
-            key: {"before": _finite_or_none(before[key]), "after": _finite_or_none(after[key])}
-            for key in ("validation", "general_text")
-        },
-        "train_tokens": trainer.state.num_input_tokens_seen,
-        "tokens_per_second": sum(rates) / len(rates) if rates else 0.0,
-        "runtime_s": runtime_s,
-    }

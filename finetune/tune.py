@@ -82,12 +82,12 @@ def tune(
             if progress is not None:
                 progress(row)
             raise
-        loss = result.metrics["validation_loss"]
-        if math.isnan(loss):
+        loss = result.metrics.validation_loss
+        if loss is None:
             raise TrainError(
                 "the validation split is empty; give more conversations or a larger validation_fraction"
             )
-        row.update(validation_loss=loss, state="complete", steps=result.metrics["steps"])
+        row.update(validation_loss=loss, state="complete", steps=result.metrics.steps)
         if progress is not None:
             progress(row)
         return loss

@@ -92,7 +92,7 @@ def main(folder: Path) -> int:
         folder,
         {
             "status": "done",
-            "metrics": result.metrics,
+            "metrics": result.metrics.to_dict(),
             "adapter": str(result.adapter_dir),
             "review": {key: value.to_dict() for key, value in review.items()},
         },

@@ -63,24 +63,9 @@ def save_transcripts(
 def check_data(settings: Settings, paths: Sequence[Path]) -> dict:
     """The data check report of `paths` with these settings, plus the train/validation sizes and a summary."""
     from finetune.dataset import load_counting_tokenizer, prepare_data
-    from finetune.eval_leaks import questions_at
 
     tokenizer = load_counting_tokenizer(settings.model.base, settings.models_dir)
-    options = settings.data
-    prepared = prepare_data(
-        list(paths),
-        tokenizer,
-        max_tokens=options.max_tokens,
-        over_long=options.over_long,
-        near_duplicate_threshold=options.near_duplicate_threshold,
-        scrub_pii=options.scrub_pii,
-        validation_fraction=options.validation_fraction,
-        seed=options.seed,
-        pii_keep=options.pii_keep,
-        pii_ner_model=options.pii_ner_model,
-        eval_questions=questions_at(options.eval_questions),
-        eval_leak_threshold=options.eval_leak_threshold,
-    )
+    prepared = prepare_data(list(paths), tokenizer, settings.data)
     report = prepared.report.to_dict()
     return report | {
         "train": len(prepared.train),

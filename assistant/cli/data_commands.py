@@ -82,7 +82,7 @@ def check(
         fail(f"--base {settings.model.base}: cannot load its tokenizer ({error})")
     options = settings.data
     try:
-        questions = questions_at(options.eval_questions)
+        questions_at(options.eval_questions)  # a bad file is a usage error, named before any work starts
     except EvalQuestionsError as error:
         fail(f"data.eval_questions: {error}", EXIT_USAGE)
     if options.scrub_pii and options.pii_ner_model:
@@ -92,20 +92,7 @@ def check(
             load_recogniser(options.pii_ner_model)
         except ValueError as error:
             fail(str(error), EXIT_USAGE)
-    prepared = prepare_data(
-        data,
-        tokenizer,
-        max_tokens=options.max_tokens,
-        over_long=options.over_long,
-        near_duplicate_threshold=options.near_duplicate_threshold,
-        scrub_pii=options.scrub_pii,
-        validation_fraction=options.validation_fraction,
-        seed=options.seed,
-        pii_keep=options.pii_keep,
-        pii_ner_model=options.pii_ner_model,
-        eval_questions=questions,
-        eval_leak_threshold=options.eval_leak_threshold,
-    )
+    prepared = prepare_data(data, tokenizer, options)
     report = prepared.report
     if as_json:
         payload = report.to_dict() | {

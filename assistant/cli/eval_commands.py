@@ -105,20 +105,38 @@ def feedback_export(
     dpo: Annotated[
         Path | None, typer.Option("--dpo", help="Write preference pairs (DPO JSONL) here.")
     ] = None,
+    kto: Annotated[
+        Path | None,
+        typer.Option("--kto", help="Write every rated answer (KTO JSONL: prompt, completion, label) here."),
+    ] = None,
     sft: Annotated[
         Path | None, typer.Option("--sft", help="Write thumbs-up answers as chat JSONL here.")
     ] = None,
 ) -> None:
-    """Export A/B votes and thumbs as a DPO preference dataset, and liked answers as SFT conversations."""
-    if dpo is None and sft is None:
-        fail("give --dpo OUT.jsonl, --sft OUT.jsonl or both", EXIT_USAGE)
+    """Export A/B votes and thumbs as DPO pairs and KTO rows (prompts with the sources the model read),
+    and liked answers as SFT conversations."""
+    if dpo is None and kto is None and sft is None:
+        fail("give --dpo OUT.jsonl, --kto OUT.jsonl, --sft OUT.jsonl or several", EXIT_USAGE)
     settings = settings_of(ctx)
-    from assistant.builders import open_storage
+    from assistant.builders import answer_time_prompt, open_storage
     from assistant.preferences import export_feedback
     from assistant.storage import StorageError
+    from finetune.base_model import BaseModelError
+    from finetune.dataset import load_counting_tokenizer
 
     try:
-        counts = export_feedback(open_storage(settings), dpo=dpo, sft=sft, keep=settings.data.pii_keep)
+        tokenizer = load_counting_tokenizer(settings.model.base, settings.models_dir)
+    except (BaseModelError, OSError, ValueError) as error:
+        fail(f"--base {settings.model.base}: cannot load its tokenizer ({error})")
+    try:
+        counts = export_feedback(
+            open_storage(settings),
+            answer_time_prompt(settings, tokenizer),
+            dpo=dpo,
+            kto=kto,
+            sft=sft,
+            keep=settings.data.pii_keep,
+        )
     except (StorageError, OSError) as error:
         fail(str(error))
     if dpo:
@@ -127,6 +145,8 @@ def feedback_export(
             f"({counts.pairs_from_votes} from votes, {counts.pairs_from_thumbs} from thumbs; "
             f"{counts.votes_skipped} tie/both-bad votes skipped)"
         )
+    if kto:
+        typer.echo(f"{counts.rated_answers} rated answers -> {kto}")
     if sft:
         typer.echo(f"{counts.sft_conversations} liked conversations -> {sft}")
 

@@ -48,8 +48,28 @@ def train(
         typer.Option("--dpo", help="Preference pairs (JSONL): DPO-tune the --from adapter instead."),
     ] = None,
     from_adapter: Annotated[
-        str | None, typer.Option("--from", help="Adapter that --dpo starts from.")
+        str | None,
+        typer.Option(
+            "--from",
+            help="Adapter that --dpo or --from-feedback starts from (default for the latter: "
+            "the adapter the tuned modes use).",
+        ),
     ] = None,
+    from_feedback: Annotated[
+        bool,
+        typer.Option(
+            "--from-feedback",
+            help="Train on the chat database's votes and thumbs: DPO where pairs exist, KTO otherwise.",
+        ),
+    ] = False,
+    eval_limit: Annotated[
+        int,
+        typer.Option(
+            "--eval-limit",
+            min=0,
+            help="--from-feedback: evaluation questions on which the rule reward is measured before/after; 0 = skip.",
+        ),
+    ] = 20,
     context: Annotated[
         str | None,
         typer.Option(
@@ -71,6 +91,13 @@ def train(
             "training.lora_rank": rank,
         },
     )
+    if from_feedback and (data or dpo is not None or context is not None):
+        fail(
+            "--from-feedback: give neither DATA, --dpo nor --context; it reads the chat database", EXIT_USAGE
+        )
+    if from_feedback:
+        _train_from_feedback(settings, name, from_adapter, eval_limit, force=force, as_json=as_json)
+        return
     if dpo is not None and (data or from_adapter is None or not dpo.is_file()):
         fail("--dpo: give an existing PREFS.jsonl and --from ADAPTER, without DATA", EXIT_USAGE)
     if dpo is None and not data:
@@ -93,7 +120,7 @@ def train(
         )
     from finetune.adapters import AdapterError
     from finetune.base_model import BaseModelError
-    from finetune.dpo import train_dpo
+    from finetune.dpo import load_preferences, train_dpo
     from finetune.train import TrainError, TrainingDiverged
     from finetune.train import train as run_training
 
@@ -101,7 +128,10 @@ def train(
     active_before = default_adapter(settings)  # before the new adapter exists: what tuned modes use now
     try:
         if dpo is not None:
-            result = train_dpo(settings, dpo, from_adapter, name, force=force)
+            pairs, problems = load_preferences(dpo)
+            result = train_dpo(
+                settings, pairs, from_adapter, name, origin=str(dpo), skipped=problems, force=force
+            )
         else:
             result = run_training(settings, data, name, resume=resume, force=force, context=raft)
     except (TrainError, TrainingDiverged, AdapterError, BaseModelError, ValueError) as error:
@@ -114,31 +144,85 @@ def train(
         payload = {
             "adapter": str(result.adapter_dir),
             "resumed_from": result.resumed_from,
-            "metrics": {**result.metrics, **{key: value.to_dict() for key, value in review.items()}},
+            "metrics": {
+                **result.metrics.to_dict(),
+                **{key: value.to_dict() for key, value in review.items()},
+            },
         }
         typer.echo(json.dumps(payload, indent=2))
         return
     metrics = result.metrics
-    perplexity = metrics["perplexity"]
     typer.echo(f"adapter {name} saved to {result.adapter_dir}")
     leaks = result.report.get("dropped", {}).get("eval_leak", {}).get("count", 0)
     if leaks:
         typer.echo(f"left out of training: {leaks} conversations resembling evaluation questions")
     resumed = f" (resumed from {result.resumed_from})" if result.resumed_from else ""
     typer.echo(
-        f"steps {metrics['steps']}{resumed}, train loss {_number(metrics['train_loss'])}, "
-        f"{metrics['tokens_per_second']:.0f} tokens/s"
+        f"steps {metrics.steps}{resumed}, train loss {_number(metrics.train_loss)}, "
+        f"{metrics.tokens_per_second:.0f} tokens/s"
     )
-    if "context" in metrics:  # DPO runs start from an adapter and build no examples of their own
-        typer.echo(_describe_context(metrics["context"]))
+    if "context" in metrics.sections:  # preference runs start from an adapter and build no examples
+        typer.echo(_describe_context(metrics.sections["context"]))
     for label, key in (("validation conversations", "validation"), ("general text", "general_text")):
         typer.echo(
-            f"perplexity on {label}: {_number(perplexity[key]['before'])} before -> "
-            f"{_number(perplexity[key]['after'])} after"
+            f"perplexity on {label}: {_number(getattr(metrics.before, key))} before -> "
+            f"{_number(getattr(metrics.after, key))} after"
         )
     if "memorisation" in review:
         typer.echo(review["memorisation"].summary())
     typer.echo(f"active adapter: {review['promotion'].active} ({review['promotion'].reason})")
+
+
+def _train_from_feedback(
+    settings, name: str, from_adapter: str | None, eval_limit: int, *, force: bool, as_json: bool
+) -> None:
+    from assistant.feedback_training import train_from_feedback
+    from assistant.storage import StorageError
+    from finetune.adapters import AdapterError
+    from finetune.base_model import BaseModelError
+    from finetune.train import TrainError, TrainingDiverged
+
+    try:
+        run = train_from_feedback(
+            settings, name, from_adapter=from_adapter, eval_limit=eval_limit, force=force
+        )
+    except (TrainError, TrainingDiverged, AdapterError, BaseModelError, StorageError, ValueError) as error:
+        fail(str(error))
+    metrics = run.result.metrics
+    figures = metrics.sections.get(run.method, {})
+    if as_json:
+        payload = {
+            "adapter": str(run.result.adapter_dir),
+            "method": run.method,
+            "from_adapter": run.from_adapter,
+            "pairs": len(run.feedback.pairs),
+            "rated_answers": len(run.feedback.rated),
+            "left_out": run.feedback.left_out,
+            "metrics": metrics.to_dict(),
+            "reward": run.reward,
+        }
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    feedback = run.feedback
+    typer.echo(
+        f"adapter {name} saved to {run.result.adapter_dir}: {run.method.upper()} from {run.from_adapter} on "
+        f"{len(feedback.pairs)} pairs ({feedback.from_votes} from votes, {feedback.from_thumbs} from thumbs) / "
+        f"{len(feedback.rated)} rated answers; {len(feedback.left_out)} left out (the engine abstained)"
+    )
+    typer.echo(f"steps {metrics.steps}, train loss {_number(metrics.train_loss)}")
+    typer.echo(
+        f"{run.method} " + ", ".join(f"{key} {_number(value)}" for key, value in sorted(figures.items()))
+    )
+    for label, key in (("held-out good answers", "validation"), ("general text", "general_text")):
+        typer.echo(
+            f"perplexity on {label}: {_number(getattr(metrics.before, key))} before -> "
+            f"{_number(getattr(metrics.after, key))} after"
+        )
+    if run.reward is not None:
+        typer.echo(
+            f"rule reward ({run.reward['mode']}, {run.reward['questions']} questions): "
+            f"{_number(run.reward['before'])} before -> {_number(run.reward['after'])} after"
+        )
 
 
 def _review(settings, name: str, data: list[Path], active_before: str | None) -> dict:

@@ -16,22 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from assistant.evaluation.metrics import relative_change
+from core.settings import DataSettings
 from finetune.collate import IGNORE_INDEX
 from finetune.dataset import prepare_data
 from finetune.perplexity import general_text_samples, perplexity
 from finetune.tokenize import tokenize_conversation
-
-
-@dataclass(frozen=True)
-class DataDefaults:
-    """The data settings used when the adapter records none."""
-
-    validation_fraction: float
-    seed: int
-    max_tokens: int
-    over_long: str
-    near_duplicate_threshold: float
-    scrub_pii: bool
 
 
 @dataclass(frozen=True)
@@ -41,30 +30,24 @@ class HeldOut:
 
 
 def held_out_samples(
-    transcripts: Sequence[Path], tokenizer: Any, adapter_dir: Path, defaults: DataDefaults
+    transcripts: Sequence[Path], tokenizer: Any, adapter_dir: Path, data: DataSettings
 ) -> HeldOut:
-    """Tokenized held-out conversations from `transcripts`, the adapter's validation split when possible."""
+    """Tokenized held-out conversations from `transcripts`, the adapter's validation split when possible.
+
+    Every data setting the adapter recorded replaces the one in `data` (scrubbing and its keep list, the
+    evaluation-leak removal, limits, split), since each of them changes which conversations are kept.
+    """
     config = _training_config(adapter_dir)
-    data = {**vars(defaults), **{k: v for k, v in config.get("data", {}).items() if k in vars(defaults)}}
-    prepared = prepare_data(
-        list(transcripts),
-        tokenizer,
-        max_tokens=data["max_tokens"],
-        over_long=data["over_long"],
-        near_duplicate_threshold=data["near_duplicate_threshold"],
-        scrub_pii=data["scrub_pii"],
-        validation_fraction=data["validation_fraction"],
-        seed=data["seed"],
-    )
-    samples = [
-        tokenize_conversation(c, tokenizer, max_tokens=data["max_tokens"]) for c in prepared.validation
-    ]
+    known = {key: value for key, value in config.get("data", {}).items() if key in DataSettings.model_fields}
+    used = DataSettings.model_validate({**data.model_dump(), **known})
+    prepared = prepare_data(list(transcripts), tokenizer, used)
+    samples = [tokenize_conversation(c, tokenizer, max_tokens=used.max_tokens) for c in prepared.validation]
     samples = [sample for sample in samples if any(label != IGNORE_INDEX for label in sample["labels"])]
     if config.get("data_hash") == prepared.data_hash:
-        split = f"the adapter's validation split ({len(samples)} conversations, seed {data['seed']})"
+        split = f"the adapter's validation split ({len(samples)} conversations, seed {used.seed})"
     else:
         split = (
-            f"a seeded split ({len(samples)} conversations, {data['validation_fraction']:.0%}, seed {data['seed']}); "
+            f"a seeded split ({len(samples)} conversations, {used.validation_fraction:.0%}, seed {used.seed}); "
             "these transcripts are not the adapter's training data"
         )
     return HeldOut(samples, split)

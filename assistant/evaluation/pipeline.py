@@ -116,12 +116,7 @@ def _setup(
 
 
 def _model_metrics(settings: Settings, adapter: str, transcripts: Sequence[Path]) -> dict[str, Any]:
-    from assistant.evaluation.model_metrics import (
-        DataDefaults,
-        compare_perplexity,
-        held_out_samples,
-        recorded_perplexity,
-    )
+    from assistant.evaluation.model_metrics import compare_perplexity, held_out_samples, recorded_perplexity
     from core.device import resolve_device
     from finetune.adapters import find_adapter
     from finetune.base_model import load_base_model, load_tokenizer
@@ -130,16 +125,7 @@ def _model_metrics(settings: Settings, adapter: str, transcripts: Sequence[Path]
     if not transcripts:
         return recorded_perplexity(info.metrics)
     tokenizer = load_tokenizer(settings.model.base, settings.models_dir)
-    data = settings.data
-    defaults = DataDefaults(
-        data.validation_fraction,
-        data.seed,
-        data.max_tokens,
-        data.over_long,
-        data.near_duplicate_threshold,
-        data.scrub_pii,
-    )
-    held_out = held_out_samples(transcripts, tokenizer, info.path, defaults) if transcripts else None
+    held_out = held_out_samples(transcripts, tokenizer, info.path, settings.data)
     # A fresh copy of the base weights: the generator's copy may already carry adapters.
     model = load_base_model(settings.model.base, settings.models_dir, resolve_device(settings.device))
     return compare_perplexity(
@@ -148,7 +134,7 @@ def _model_metrics(settings: Settings, adapter: str, transcripts: Sequence[Path]
         info.path,
         held_out,
         batch_size=settings.training.batch_size,
-        max_tokens=data.max_tokens,
+        max_tokens=settings.data.max_tokens,
     )
 
 

@@ -37,6 +37,7 @@ ANSWER_METRICS = {
     "abstention_recall": "unanswerable questions declined",
     "citation_rate": "answerable answers citing a source [n]",
     "citation_correctness": "citations pointing at an expected source",
+    "reward": "rule reward: +1 cites a shown source, -1 per invented number, 0 abstains",
     "answer_words": "mean answer length, words",
     "latency_ms": "mean time per answer, ms",
     "latency_p95_ms": "95th percentile time per answer, ms",

@@ -18,6 +18,7 @@ from assistant.answer import Mode, uses_retrieval
 from assistant.engine import Assistant
 from assistant.evaluation import metrics
 from assistant.evaluation.questions import EvalQuestion
+from assistant.evaluation.reward import rule_reward
 
 RETRIEVAL_CUTOFFS = (1, 3, 5)
 
@@ -74,6 +75,7 @@ def score_answer(question: EvalQuestion, answer: dict[str, Any]) -> dict[str, An
         "abstained": metrics.is_abstention(text, answer["abstained"]),
         "cites": bool(metrics.cited_numbers(text)),
         "citation_correctness": metrics.citation_correctness(text, shown, question.sources),
+        "reward": rule_reward(text, answer["sources"], question.question, abstained=answer["abstained"]),
         "answer_words": len(text.split()),
         "completion_tokens": answer["completion_tokens"],
         "latency_ms": answer["timings"]["total_ms"],

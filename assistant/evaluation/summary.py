@@ -68,6 +68,8 @@ def summarise_answers(records: Sequence[dict[str, Any]], mode: str) -> dict[str,
         "abstention_rate": metrics.mean(float(score["abstained"]) for score in scores),
         "citation_rate": metrics.mean(float(answer["scores"]["cites"]) for _, answer in answerable),
         "citation_correctness": metrics.mean(score["citation_correctness"] for score in scores),
+        # Records written before the reward existed have none; `mean` skips them.
+        "reward": metrics.mean(score.get("reward") for score in scores),
         "answer_words": metrics.mean(score["answer_words"] for score in scores),
         "completion_tokens": metrics.mean(score["completion_tokens"] for score in scores),
         "latency_ms": metrics.mean(latencies),

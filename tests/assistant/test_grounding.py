@@ -2,7 +2,9 @@
 
 from assistant.grounding import figures, invented_figures
 
-SOURCE = "Express shipping (1-2 business days) costs $14.95. Orders over 1,000 units ship free within 30 days."
+SOURCE = (
+    "Express shipping (1-2 business days) costs $14.95. Orders over 1,000 units ship free within 30 days."
+)
 
 
 def test_figures_are_canonical_and_skip_citation_markers():

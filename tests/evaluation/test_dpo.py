@@ -9,8 +9,8 @@ import shutil
 import pytest
 from safetensors.torch import load_file
 
-from finetune.dpo import load_preferences, split_pairs, train_dpo
-from finetune.train import TrainError
+from finetune.dpo import load_preferences, train_dpo
+from finetune.recipe import TrainError, split_rows
 
 
 def write_pairs(path, count=8):
@@ -35,9 +35,9 @@ def test_bad_preference_lines_are_named_and_skipped(tmp_path):
     assert len(pairs) == 3
     assert [problem.split(": ")[0] for problem in problems] == ["p.jsonl:4", "p.jsonl:5", "p.jsonl:6"]
     assert "identical" in problems[0] and "field 'chosen'" in problems[1] and "not valid JSON" in problems[2]
-    train, validation = split_pairs(pairs, validation_fraction=0.25, seed=1)
+    train, validation = split_rows(pairs, validation_fraction=0.25, seed=1)
     assert len(train) + len(validation) == 3 and validation
-    assert split_pairs(pairs, validation_fraction=0.25, seed=1) == (train, validation)
+    assert split_rows(pairs, validation_fraction=0.25, seed=1) == (train, validation)
 
 
 @pytest.mark.slow
@@ -46,7 +46,8 @@ def test_dpo_trains_a_new_adapter_from_an_existing_one(tmp_path, eval_home, make
     shutil.copytree(eval_home / "adapters" / "support", home / "adapters" / "support")
     before = load_file(home / "adapters" / "support" / "adapter_model.safetensors")
     settings = make_settings(home, max_steps=3, learning_rate=5e-3)
-    result = train_dpo(settings, write_pairs(tmp_path / "prefs.jsonl"), "support", "support-dpo")
+    pairs, problems = load_preferences(write_pairs(tmp_path / "prefs.jsonl"))
+    result = train_dpo(settings, pairs, "support", "support-dpo", origin="prefs.jsonl", skipped=problems)
 
     folder = home / "adapters" / "support-dpo"
     assert result.adapter_dir == folder
@@ -76,4 +77,4 @@ def test_dpo_trains_a_new_adapter_from_an_existing_one(tmp_path, eval_home, make
     assert len(config["preference"]["skipped_lines"]) == 3
     assert not (home / "runs" / "support-dpo").exists()
     with pytest.raises(TrainError, match="already exists"):
-        train_dpo(settings, tmp_path / "prefs.jsonl", "support", "support-dpo")
+        train_dpo(settings, pairs, "support", "support-dpo", origin="prefs.jsonl")

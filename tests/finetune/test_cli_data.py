@@ -108,18 +108,11 @@ def test_write_saves_exactly_what_training_consumes(tmp_path: Path) -> None:
     assert "Jonathan" not in written.read_text() and "CorrectHorse" not in written.read_text()
     assert any(line["messages"][0]["content"] == "wifi password is <SECRET>" for line in lines)
     # What the training code builds from the same files with the same settings, split for split.
-    options = load_settings(home=tmp_path / "home").data
-    tokenizer = load_counting_tokenizer("SmolLM2-135M-Instruct", tmp_path / "home" / "models")
-    prepared = prepare_data(
-        [data],
-        tokenizer,
-        max_tokens=options.max_tokens,
-        over_long=options.over_long,
-        near_duplicate_threshold=options.near_duplicate_threshold,
-        scrub_pii=True,
-        validation_fraction=options.validation_fraction,
-        seed=options.seed,
+    options = load_settings(home=tmp_path / "home").data.model_copy(
+        update={"scrub_pii": True, "eval_questions": _questions(tmp_path)}
     )
+    tokenizer = load_counting_tokenizer("SmolLM2-135M-Instruct", tmp_path / "home" / "models")
+    prepared = prepare_data([data], tokenizer, options)
     assert [line for line in lines if line["split"] == "train"] == [
         {"split": "train"} | c.to_openai() for c in prepared.train
     ]

@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from core.settings import DataSettings
 from finetune.dataset import prepare_data
 
-OPTIONS = {
-    "max_tokens": 1024,
-    "over_long": "truncate",
-    "near_duplicate_threshold": 0.85,
-    "scrub_pii": True,
-    "validation_fraction": 0.25,
-    "seed": 42,
-}
+OPTIONS = DataSettings(
+    max_tokens=1024,
+    over_long="truncate",
+    near_duplicate_threshold=0.85,
+    scrub_pii=True,
+    validation_fraction=0.25,
+    seed=42,
+    eval_questions=None,
+)
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -43,7 +45,7 @@ def _write_data(folder: Path) -> None:
 def test_prepare_data_cleans_scrubs_and_splits(tmp_path: Path, chat_tokenizer) -> None:
     _write_data(tmp_path)
 
-    prepared = prepare_data([tmp_path], chat_tokenizer, **OPTIONS)
+    prepared = prepare_data([tmp_path], chat_tokenizer, OPTIONS)
 
     report = prepared.report
     assert report.conversations_in == 11
@@ -60,22 +62,22 @@ def test_prepare_data_cleans_scrubs_and_splits(tmp_path: Path, chat_tokenizer) -
 
 def test_data_hash_follows_the_cleaned_content_only(tmp_path: Path, chat_tokenizer) -> None:
     _write_data(tmp_path)
-    first = prepare_data([tmp_path], chat_tokenizer, **OPTIONS)
-    again = prepare_data([tmp_path], chat_tokenizer, **OPTIONS)
+    first = prepare_data([tmp_path], chat_tokenizer, OPTIONS)
+    again = prepare_data([tmp_path], chat_tokenizer, OPTIONS)
     assert first.data_hash == again.data_hash and len(first.data_hash) == 64
 
     # A different e-mail scrubs to the same text: what is trained on did not change.
     chats = tmp_path / "chats.jsonl"
     chats.write_text(chats.read_text(encoding="utf-8").replace("ann@example.com", "bob@example.org"), "utf-8")
-    assert prepare_data([tmp_path], chat_tokenizer, **OPTIONS).data_hash == first.data_hash
+    assert prepare_data([tmp_path], chat_tokenizer, OPTIONS).data_hash == first.data_hash
 
     (tmp_path / "pairs.csv").write_text("instruction,response\nReturn window?,14 days.\n", encoding="utf-8")
-    assert prepare_data([tmp_path], chat_tokenizer, **OPTIONS).data_hash != first.data_hash
+    assert prepare_data([tmp_path], chat_tokenizer, OPTIONS).data_hash != first.data_hash
 
 
 def test_sample_transcripts_planted_noise_is_caught(chat_tokenizer) -> None:
     """The counts planted in data/transcripts (see its README) are exactly what cleaning reports."""
-    prepared = prepare_data([REPO / "data" / "transcripts"], chat_tokenizer, **OPTIONS)
+    prepared = prepare_data([REPO / "data" / "transcripts"], chat_tokenizer, OPTIONS)
 
     report = prepared.report
     dropped = {reason: len(origins) for reason, origins in report.dropped.items()}

@@ -212,6 +212,6 @@ def test_early_stopping_ends_a_run_that_stopped_improving(tmp_path, tiny_setting
         tmp_path, max_steps=10, learning_rate=1e-9, lora_dropout=0.0, early_stopping_patience=1
     )
     result = train(settings, [support_jsonl], "flat")
-    assert result.metrics["steps"] == 4 and result.metrics["stopped_early"]
+    assert result.metrics.steps == 4 and result.metrics.stopped_early
     curves = json.loads((result.adapter_dir / "loss_curve.json").read_text())
     assert [step for step, _ in curves["validation"]] == [2, 4]

@@ -75,6 +75,7 @@ def score_answer(question: EvalQuestion, answer: dict[str, Any]) -> dict[str, An
         "cites": bool(metrics.cited_numbers(text)),
         "citation_correctness": metrics.citation_correctness(text, shown, question.sources),
         "answer_words": len(text.split()),
+        "prompt_tokens": answer["prompt_tokens"],
         "completion_tokens": answer["completion_tokens"],
         "latency_ms": answer["timings"]["total_ms"],
         "tokens_per_s": answer["timings"]["tokens_per_s"],

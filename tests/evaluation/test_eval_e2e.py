@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from assistant.answer import MODES
+from assistant.answer import CORE_MODES as MODES
 from assistant.cli.app import app
 
 

@@ -235,8 +235,13 @@ def build_assistant(
 def fewshot_unavailable(settings: Settings) -> str | None:
     """Why the fewshot modes cannot run (checked without loading anything); None when they can."""
     data = settings.assistant.fewshot_data
-    if read_manifest(settings.fewshot_dir) is not None or (data is not None and Path(data).exists()):
-        return None
+    if data is not None and Path(data).exists():
+        return None  # a missing or unusable store is rebuilt from it
+    try:
+        if read_manifest(settings.fewshot_dir) is not None:
+            return None
+    except ExampleStoreError as error:
+        return str(error)
     where = f"assistant.fewshot_data {data} does not exist" if data else "assistant.fewshot_data is not set"
     return (
         f"the fewshot modes need example exchanges: {settings.fewshot_dir} has none and {where}; "
@@ -287,9 +292,7 @@ def build_examples(
         model = embedder or build_embedder(settings)
         data = settings.assistant.fewshot_data
         try:
-            manifest = read_manifest(settings.fewshot_dir)
-            stale = manifest is None or manifest.embedding_model != model.name
-            if stale and data is not None and Path(data).exists():
+            if data is not None and Path(data).exists() and not _store_matches(settings, model.name):
                 build_example_store(settings, [Path(data)], embedder=model)
             questions = [*questions_at(settings.data.eval_questions), *held_out]
             return ExampleStore.open(
@@ -302,6 +305,25 @@ def build_examples(
             raise AssistantError(str(error)) from None
 
     return ExamplesOnFirstUse(open_store)
+
+
+def fewshot_store_version(settings: Settings) -> str | None:
+    """What the store in the home holds (its data hash), None when there is none or it is unreadable: a
+    long-lived process keyed by it picks up a store built or rebuilt after it started."""
+    try:
+        manifest = read_manifest(settings.fewshot_dir)
+    except ExampleStoreError:
+        return None
+    return manifest.data_hash if manifest else None
+
+
+def _store_matches(settings: Settings, embedding_model: str) -> bool:
+    """Whether the home holds a readable store embedded with `embedding_model`."""
+    try:
+        manifest = read_manifest(settings.fewshot_dir)
+    except ExampleStoreError:
+        return False
+    return manifest is not None and manifest.embedding_model == embedding_model
 
 
 def open_storage(settings: Settings) -> Storage:

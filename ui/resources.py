@@ -15,6 +15,7 @@ from assistant.builders import (
     build_embedder,
     build_examples,
     build_generator,
+    fewshot_store_version,
     fewshot_unavailable,
     open_knowledge_base,
     open_storage,
@@ -61,8 +62,9 @@ def _knowledge_base(key: str, _settings: Settings) -> KnowledgeBase:
 
 
 @st.cache_resource(show_spinner=False)
-def _examples(key: str, _settings: Settings) -> ExamplesOnFirstUse | None:
-    # Opened on the first fewshot answer, then kept for every session: loading embeds nothing twice.
+def _examples(key: str, store: str | None, _settings: Settings) -> ExamplesOnFirstUse | None:
+    # Opened on the first fewshot answer, then kept for every session; keyed by the store's version too,
+    # so a store built by `tunedesk fewshot-index` while the app runs is used at once.
     return build_examples(_settings, embedder=_embedder(key, _settings))
 
 
@@ -116,5 +118,5 @@ def assistant(current: Settings) -> Assistant:
         # it reloads its index when documents change, so new uploads are searchable at once.
         built.retriever = knowledge_base(current)
     built.default_adapter = chosen_adapter(current)
-    built.examples = _examples(_key(current), current)
+    built.examples = _examples(_key(current), fewshot_store_version(current), current)
     return built

@@ -142,13 +142,22 @@ class ExampleStore:
         return len(self.index)
 
     def pick(self, query: str, k: int) -> list[Example]:
+        """At most one exchange per customer turn (compared case- and space-blind): the same question
+        answered twice in the transcripts would spend the budget on one example."""
         if k <= 0 or not len(self.index):
             return []
-        scores, ids = self.index.search(self.embedder.encode([query]), k)
-        return [
-            Example(exchange.customer, exchange.agent, exchange.origin, float(score))
-            for score, exchange in zip(scores[0], (self.exchanges[int(i)] for i in ids[0]), strict=True)
-        ]
+        vector = self.embedder.encode([query])
+        wanted = k
+        while True:
+            scores, ids = self.index.search(vector, wanted)
+            picked: dict[str, Example] = {}
+            for score, i in zip(scores[0], ids[0], strict=True):
+                exchange = self.exchanges[int(i)]
+                example = Example(exchange.customer, exchange.agent, exchange.origin, float(score))
+                picked.setdefault(" ".join(exchange.customer.lower().split()), example)
+            if len(picked) >= k or wanted >= len(self.index):
+                return list(picked.values())[:k]
+            wanted *= 4
 
 
 class ExamplesOnFirstUse:

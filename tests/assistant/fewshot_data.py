@@ -16,6 +16,12 @@ TRANSCRIPTS = [
     [("My router shows a solid amber light.", "Amber means no internet: restart the modem first.")],
     [("How long is the Halo warranty?", "Two years, for manufacturing defects.")],
     [("Hi, I'm Dana, mail me at dana.k@example.com about my refund", "Your refund is on its way.")],
+    # The same question answered in other words: stored, but never shown beside the first.
+    [("how long is the Halo  warranty?", "The Halo warranty lasts two years.")],
     # An exact repeat of the third conversation: stored once.
     [("Is water damage covered by the warranty?", "No, the warranty covers manufacturing defects only.")],
 ]
+
+
+def distinct_customer_turns() -> set[str]:
+    return {" ".join(customer.lower().split()) for exchanges in TRANSCRIPTS for customer, _ in exchanges}

@@ -10,7 +10,13 @@ from assistant.engine import Assistant, AssistantError
 from assistant.fewshot_exchanges import exchanges_of, held_out
 from assistant.fewshot_store import MANIFEST, ExampleStore, ExampleStoreError
 from finetune.formats import load_all
-from tests.assistant.fewshot_data import EVAL_QUESTION, PLANTED_REPLY, PLANTED_TURN, TRANSCRIPTS
+from tests.assistant.fewshot_data import (
+    EVAL_QUESTION,
+    PLANTED_REPLY,
+    PLANTED_TURN,
+    TRANSCRIPTS,
+    distinct_customer_turns,
+)
 
 
 def test_exchanges_pair_each_customer_turn_with_the_reply_scrubbed_and_deduplicated(transcripts_file):
@@ -56,8 +62,14 @@ def test_an_evaluation_question_planted_in_the_transcripts_is_never_picked(
     assert len(guarded) == len(everything) - 1
     for query in (EVAL_QUESTION, PLANTED_TURN, PLANTED_REPLY, "refund"):
         picked = guarded.pick(query, len(everything))
-        assert len(picked) == len(guarded)
+        assert len(picked) == len(distinct_customer_turns()) - 1  # every other customer turn, once
         assert all(example.customer != PLANTED_TURN and example.agent != PLANTED_REPLY for example in picked)
+
+
+def test_one_customer_turn_answered_twice_gives_one_example(examples):
+    picked = examples.pick("How long is the Halo warranty?", 3)
+    turns = [" ".join(example.customer.lower().split()) for example in picked]
+    assert turns[0] == "how long is the halo warranty?" and len(set(turns)) == 3
 
 
 def test_picks_are_the_most_similar_customer_turns_best_first(examples):

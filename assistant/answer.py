@@ -3,6 +3,8 @@
 Each source says whether the answer cites it (`cited`). An abstaining answer (`abstained`) keeps as
 sources the nearest chunks retrieval found, none cited: the documents its text names.
 
+A fewshot answer also keeps the example exchanges its prompt showed (`examples`).
+
 `Answer.to_dict()` is the JSON contract of the CLI (`--json`) and the API. This module knows nothing
 about models, retrieval or prompts.
 """
@@ -12,16 +14,24 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
-Mode = Literal["base", "rag", "tuned", "tuned+rag"]
-MODES: tuple[Mode, ...] = ("base", "rag", "tuned", "tuned+rag")
+Mode = Literal["base", "rag", "tuned", "tuned+rag", "fewshot", "fewshot+rag"]
+# The untuned or fine-tuned model, with or without retrieval: the modes the chat offers.
+CORE_MODES: tuple[Mode, ...] = ("base", "rag", "tuned", "tuned+rag")
+# Prompt engineering instead of fine-tuning: the untuned model shown example exchanges from the transcripts.
+FEWSHOT_MODES: tuple[Mode, ...] = ("fewshot", "fewshot+rag")
+MODES: tuple[Mode, ...] = CORE_MODES + FEWSHOT_MODES
 
 
 def uses_retrieval(mode: Mode) -> bool:
-    return mode in ("rag", "tuned+rag")
+    return mode in ("rag", "tuned+rag", "fewshot+rag")
 
 
 def uses_adapter(mode: Mode) -> bool:
     return mode in ("tuned", "tuned+rag")
+
+
+def uses_examples(mode: Mode) -> bool:
+    return mode in FEWSHOT_MODES
 
 
 class Hit(Protocol):
@@ -55,6 +65,17 @@ class Source:
         return cls(number, hit.doc_id, hit.source, hit.title, hit.page, float(hit.score), hit.text, headings)
 
 
+@dataclass(frozen=True)
+class Example:
+    """A past exchange shown to the model before the question (the fewshot modes): a customer turn and
+    the agent's reply, where it came from, and its similarity to the question."""
+
+    customer: str
+    agent: str
+    origin: str
+    score: float
+
+
 @dataclass
 class Timings:
     """Milliseconds, except `tokens_per_s` (completion tokens over the time from first token to last)."""
@@ -72,6 +93,7 @@ class Answer:
     mode: Mode
     adapter: str | None
     sources: list[Source] = field(default_factory=list)
+    examples: list[Example] = field(default_factory=list)
     abstained: bool = False
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -81,6 +103,7 @@ class Answer:
         return {
             "answer": self.text,
             "sources": [asdict(source) for source in self.sources],
+            "examples": [asdict(example) for example in self.examples],
             "abstained": self.abstained,
             "mode": self.mode,
             "adapter": self.adapter,

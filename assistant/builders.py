@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.calibration import CALIBRATION_FILE, read_threshold
-from assistant.engine import Assistant
+from assistant.engine import Assistant, AssistantError
+from assistant.fewshot_store import (
+    ExamplesOnFirstUse,
+    ExampleStore,
+    ExampleStoreError,
+    StoreManifest,
+    build_store,
+    read_manifest,
+)
 from assistant.storage import Storage
 from core.device import resolve_device
 from core.settings import Settings
@@ -19,6 +28,7 @@ if TYPE_CHECKING:  # torch and transformers load only when a generator is built
     from assistant.generation import Generator
     from assistant.training_prompt import AnswerTimePrompt
     from finetune.adapters import AdapterInfo
+    from finetune.formats import Problem
     from finetune.raft import RaftContext
 
 
@@ -197,10 +207,15 @@ def abstention_threshold(settings: Settings) -> float:
 
 
 def build_assistant(
-    settings: Settings, *, generator: Generator | None = None, retrieval: bool = True
+    settings: Settings,
+    *,
+    generator: Generator | None = None,
+    retrieval: bool = True,
+    held_out: Sequence[str] = (),
 ) -> Assistant:
     """The facade; `retrieval=False` skips the knowledge base (and its embedding model) for base/tuned only.
-    An empty knowledge base gives an assistant without a retriever, which refuses the rag modes."""
+    An empty knowledge base gives an assistant without a retriever, which refuses the rag modes. The
+    fewshot modes' examples load on first use; `held_out` questions (an evaluation's) are never shown."""
     retriever = None
     if retrieval and has_documents(settings):
         retriever = open_knowledge_base(settings)
@@ -217,7 +232,106 @@ def build_assistant(
         abstain_message=options.abstain_message,
         default_adapter=default_adapter(settings),
         flag_invented_figures=options.flag_invented_figures,
+        examples=build_examples(settings, held_out=held_out),
+        fewshot_k=options.fewshot_k,
     )
+
+
+# --- Fewshot examples: exchanges from the transcripts, cached in <home>/fewshot -----------------------
+
+
+def fewshot_unavailable(settings: Settings) -> str | None:
+    """Why the fewshot modes cannot run (checked without loading anything); None when they can."""
+    data = settings.assistant.fewshot_data
+    if data is not None and Path(data).exists():
+        return None  # a missing or unusable store is rebuilt from it
+    try:
+        if read_manifest(settings.fewshot_dir) is not None:
+            return None
+    except ExampleStoreError as error:
+        return str(error)
+    where = f"assistant.fewshot_data {data} does not exist" if data else "assistant.fewshot_data is not set"
+    return (
+        f"the fewshot modes need example exchanges: {settings.fewshot_dir} has none and {where}; "
+        "build them with `tunedesk fewshot-index TRANSCRIPTS`"
+    )
+
+
+def build_example_store(
+    settings: Settings, paths: Sequence[Path], *, embedder: Embedder | None = None
+) -> tuple[StoreManifest, list[Problem], int]:
+    """Build <home>/fewshot from the transcripts under `paths`, replacing the old store. Returns its manifest,
+    the lines that could not be read, and how many exchanges resemble an evaluation question (never shown)."""
+    from assistant.fewshot_exchanges import exchanges_of, held_out
+    from finetune.eval_leaks import questions_at
+    from finetune.formats import load_all
+
+    conversations, problems = load_all(paths)
+    data = settings.data
+    exchanges = exchanges_of(
+        conversations,
+        scrub_pii=data.scrub_pii,
+        pii_keep=frozenset(data.pii_keep),
+        pii_ner_model=data.pii_ner_model,
+        near_duplicate_threshold=data.near_duplicate_threshold,
+    )
+    excluded = held_out(exchanges, questions_at(data.eval_questions), data.eval_leak_threshold)
+    manifest = build_store(
+        settings.fewshot_dir,
+        exchanges,
+        embedder or build_embedder(settings),
+        sources=[str(path) for path in paths],
+    )
+    return manifest, problems, len(excluded)
+
+
+def build_examples(
+    settings: Settings, *, embedder: Embedder | None = None, held_out: Sequence[str] = ()
+) -> ExamplesOnFirstUse | None:
+    """The fewshot modes' examples, opened on first use (built from assistant.fewshot_data when the home has
+    none, or when they were embedded with another model); None when there are none to be had. Exchanges
+    resembling `held_out` or data.eval_questions are never picked."""
+    if fewshot_unavailable(settings) is not None:
+        return None
+
+    def open_store() -> ExampleStore:
+        from finetune.eval_leaks import EvalQuestionsError, questions_at
+
+        model = embedder or build_embedder(settings)
+        data = settings.assistant.fewshot_data
+        try:
+            if data is not None and Path(data).exists() and not _store_matches(settings, model.name):
+                build_example_store(settings, [Path(data)], embedder=model)
+            questions = [*questions_at(settings.data.eval_questions), *held_out]
+            return ExampleStore.open(
+                settings.fewshot_dir,
+                model,
+                held_out_questions=questions,
+                leak_threshold=settings.data.eval_leak_threshold,
+            )
+        except (ExampleStoreError, EvalQuestionsError) as error:
+            raise AssistantError(str(error)) from None
+
+    return ExamplesOnFirstUse(open_store)
+
+
+def fewshot_store_version(settings: Settings) -> str | None:
+    """What the store in the home holds (its data hash), None when there is none or it is unreadable: a
+    long-lived process keyed by it picks up a store built or rebuilt after it started."""
+    try:
+        manifest = read_manifest(settings.fewshot_dir)
+    except ExampleStoreError:
+        return None
+    return manifest.data_hash if manifest else None
+
+
+def _store_matches(settings: Settings, embedding_model: str) -> bool:
+    """Whether the home holds a readable store embedded with `embedding_model`."""
+    try:
+        manifest = read_manifest(settings.fewshot_dir)
+    except ExampleStoreError:
+        return False
+    return manifest is not None and manifest.embedding_model == embedding_model
 
 
 def open_storage(settings: Settings) -> Storage:

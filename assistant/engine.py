@@ -1,9 +1,12 @@
-"""The `Assistant` facade: one question (plus the conversation so far) in, one `Answer` out, in four modes.
+"""The `Assistant` facade: one question (plus the conversation so far) in, one `Answer` out, in six modes.
 
-    base       the untuned model, no retrieval
-    rag        the untuned model answering from retrieved, numbered sources
-    tuned      the model with a LoRA adapter, no retrieval
-    tuned+rag  the adapter answering from retrieved sources
+    base         the untuned model, no retrieval
+    rag          the untuned model answering from retrieved, numbered sources
+    tuned        the model with a LoRA adapter, no retrieval
+    tuned+rag    the adapter answering from retrieved sources
+    fewshot      the untuned model shown the k past exchanges most similar to the question (prompting
+                 instead of fine-tuning)
+    fewshot+rag  those examples and the retrieved sources
 
 `answer()` returns the whole answer; `stream()` returns an `AnswerStream` to iterate for text pieces,
 whose `.answer` is set once the text is complete. Both pass the model's text through the same filter
@@ -24,7 +27,17 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 from assistant.abstention import declines, nearest_documents, relevant
-from assistant.answer import MODES, Answer, Hit, Mode, Source, uses_adapter, uses_retrieval
+from assistant.answer import (
+    MODES,
+    Answer,
+    Example,
+    Hit,
+    Mode,
+    Source,
+    uses_adapter,
+    uses_examples,
+    uses_retrieval,
+)
 from assistant.answer_filter import AnswerFilter, clean, mark_cited, stop_strings
 from assistant.grounding import invented_figures
 from assistant.prompts import Message, Prompt, build_prompt, retrieval_query
@@ -37,6 +50,12 @@ class Retriever(Protocol):
     """Anything with `search(query, k)`, best first; a `KnowledgeBase` is one."""
 
     def search(self, query: str, k: int) -> Sequence[Hit]: ...
+
+
+class ExamplePicker(Protocol):
+    """Anything with `pick(query, k)`: past exchanges most similar to the query, best first."""
+
+    def pick(self, query: str, k: int) -> Sequence[Example]: ...
 
 
 class AssistantError(ValueError):
@@ -77,9 +96,13 @@ class Assistant:
         abstain_message: str = "I couldn't find this in the documentation. Please contact support.",
         default_adapter: str | None = None,
         flag_invented_figures: bool = True,
+        examples: ExamplePicker | None = None,
+        fewshot_k: int = 3,
     ) -> None:
         self.generator = generator
         self.retriever = retriever
+        self.examples = examples
+        self.fewshot_k = fewshot_k
         self.top_k = top_k
         self.min_score = min_score
         self.context_tokens = context_tokens
@@ -172,6 +195,7 @@ class Assistant:
         mode: Mode,
         history: Sequence[Message] = (),
         answer_tokens: int | None = None,
+        examples: Sequence[Example] = (),
     ) -> Prompt:
         """The messages this assistant sends its model for `question` in `mode` with `hits` as the sources,
         leaving room for `answer_tokens` (default: its own answer length). An answer's `sources` passed back
@@ -186,6 +210,7 @@ class Assistant:
             domain=self.domain,
             retrieval=uses_retrieval(mode),
             special_tokens=self.generator.special_tokens,
+            examples=examples,
         )
 
     def _request(self, question: str, mode: Mode, adapter: str | None) -> _Request:
@@ -196,6 +221,11 @@ class Assistant:
         if uses_retrieval(mode) and self.retriever is None:
             raise AssistantError(
                 f"mode {mode} needs a knowledge base, and it is empty; add documents with `tunedesk ingest PATH`"
+            )
+        if uses_examples(mode) and self.examples is None:
+            raise AssistantError(
+                f"mode {mode} needs example exchanges and none are set up; build them with "
+                "`tunedesk fewshot-index TRANSCRIPTS` or set assistant.fewshot_data"
             )
         if not uses_adapter(mode):
             return _Request(question, mode, None, time.perf_counter())
@@ -250,14 +280,19 @@ class Assistant:
     def _prepare(
         self, request: _Request, history: Sequence[Message], answer_tokens: int
     ) -> tuple[Answer, Prompt | None]:
-        """Retrieve and build the prompt, leaving room for `answer_tokens`; the prompt is None when the answer
-        is already final (abstained)."""
+        """Pick examples, retrieve and build the prompt, leaving room for `answer_tokens`; the prompt is None
+        when the answer is already final (abstained). `retrieval_ms` covers picking examples too."""
         answer = Answer(text="", mode=request.mode, adapter=request.adapter)
         hits: list[Hit] = []
+        examples: Sequence[Example] = ()
+        query = retrieval_query(request.question, history, self.history_turns)
+        if uses_examples(request.mode):
+            assert self.examples is not None  # checked in _request
+            examples = self.examples.pick(query, self.fewshot_k)
+            answer.timings.retrieval_ms = _ms(request.started, time.perf_counter())
         retrieved = time.perf_counter()
         if uses_retrieval(request.mode):
             assert self.retriever is not None  # checked in _request
-            query = retrieval_query(request.question, history, self.history_turns)
             found = self.retriever.search(query, self.top_k)
             hits = relevant(found, self.min_score)
             retrieved = time.perf_counter()
@@ -268,9 +303,15 @@ class Assistant:
                 answer.timings.total_ms = _ms(request.started, time.perf_counter())
                 return answer, None
         prompt = self.build_prompt(
-            request.question, hits, mode=request.mode, history=history, answer_tokens=answer_tokens
+            request.question,
+            hits,
+            mode=request.mode,
+            history=history,
+            answer_tokens=answer_tokens,
+            examples=examples,
         )
         answer.sources = prompt.sources
+        answer.examples = prompt.examples
         answer.timings.prompt_ms = _ms(retrieved, time.perf_counter())
         return answer, prompt
 

@@ -1,9 +1,14 @@
-"""Builds the chat messages sent to the model: system prompt, fenced numbered sources, trimmed history.
+"""Builds the chat messages sent to the model: system prompt, example exchanges, fenced numbered sources,
+trimmed history.
 
 Retrieved text is untrusted data: a document may contain "ignore previous instructions" or the model's
 own chat tokens. So the system prompt comes first and says the sources are data, every source sits
 inside a `<<<SOURCE [n] ...>>>` ... `<<<END SOURCE [n]>>>` fence, and document text (and titles) have
 chat special tokens removed and fence look-alikes (`<<<`, `>>>`) shortened so they cannot close a fence.
+
+Example exchanges (the fewshot modes) are past customer turns and agent replies, placed before the
+conversation as earlier turns: the chat form small instruction-tuned models imitate best. They are
+customer text too, so they are neutralised like sources.
 
 Knows nothing about how tokens are counted or how the model runs: the caller passes a counter.
 """
@@ -12,10 +17,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from assistant.answer import Hit, Source
+from assistant.answer import Example, Hit, Source
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": ...}
 TokenCounter = Callable[[Sequence[Message]], int]
@@ -46,6 +51,7 @@ class Prompt:
     messages: list[Message]
     sources: list[Source]  # exactly the sources inside the prompt, numbered as the model sees them
     history_kept: int  # earlier messages that fit in the window
+    examples: list[Example] = field(default_factory=list)  # exactly the example exchanges inside the prompt
 
 
 def neutralise(text: str, special_tokens: Sequence[str] = ()) -> str:
@@ -97,10 +103,13 @@ def build_prompt(
     domain: str,
     retrieval: bool,
     special_tokens: Sequence[str] = (),
+    examples: Sequence[Example] = (),
 ) -> Prompt:
     """Messages for one turn. Sources come first in rank order; when the window is short the lowest-ranked
-    sources go first, then the oldest history. Without retrieval no system prompt is added, so a tuned
-    model sees the same template it was trained with (the tokenizer's default system prompt)."""
+    sources go first. Examples (most similar first) fill the room the question and sources leave, then
+    history the rest: an example that does not fit is left out with all less similar ones, and the oldest
+    history goes first. Without retrieval no system prompt is added, so a tuned model sees the same
+    template it was trained with (the tokenizer's default system prompt)."""
     budget = context_tokens - max_new_tokens
     system = [{"role": "system", "content": RAG_SYSTEM_PROMPT.format(domain=domain)}] if retrieval else []
     sources = [Source.of(number, hit) for number, hit in enumerate(hits, 1)]
@@ -114,8 +123,26 @@ def build_prompt(
                 f"{max_new_tokens} for the answer); shorten it or raise assistant.context_tokens"
             )
         sources = sources[:-1]
-    kept = trim_history(history, lambda earlier: count_tokens(system + earlier + current) <= budget)
-    return Prompt(messages=system + kept + current, sources=sources, history_kept=len(kept))
+    shown: list[Example] = []
+    turns: list[Message] = []
+    for example in examples:
+        pair = example_messages(example, special_tokens)
+        if count_tokens(system + turns + pair + current) > budget:
+            break
+        shown.append(example)
+        turns += pair
+    kept = trim_history(history, lambda earlier: count_tokens(system + turns + earlier + current) <= budget)
+    return Prompt(
+        messages=system + turns + kept + current, sources=sources, history_kept=len(kept), examples=shown
+    )
+
+
+def example_messages(example: Example, special_tokens: Sequence[str] = ()) -> list[Message]:
+    """One example exchange as an earlier user turn and assistant reply, control tokens removed."""
+    return [
+        {"role": "user", "content": neutralise(example.customer, special_tokens).strip()},
+        {"role": "assistant", "content": neutralise(example.agent, special_tokens).strip()},
+    ]
 
 
 def trim_history(history: Sequence[Message], fits: Callable[[list[Message]], bool]) -> list[Message]:

@@ -314,6 +314,18 @@ class AssistantSettings(Section):
         "", description="Served name of the base model; tuned modes ask for the adapter's name."
     )
     http_timeout_s: float = Field(120.0, gt=0, description="Longest wait for one answer from the server.")
+    fewshot_k: int = Field(
+        3,
+        ge=1,
+        description="Example exchanges the fewshot modes show, most similar to the question first; fewer "
+        "when they do not fit in context_tokens.",
+    )
+    fewshot_data: Path | None = Field(
+        None,
+        description="Transcripts the fewshot modes' examples come from when the home has none yet (built "
+        "into <home>/fewshot on first use; `tunedesk fewshot-index` rebuilds them). None: only a store "
+        "that `tunedesk fewshot-index DATA` built.",
+    )
 
 
 class UISettings(Section):
@@ -425,6 +437,10 @@ class Settings(BaseSettings):
     @property
     def adapters_dir(self) -> Path:
         return self.home / "adapters"
+
+    @property
+    def fewshot_dir(self) -> Path:
+        return self.home / "fewshot"
 
 
 class SettingsError(ValueError):

@@ -73,14 +73,7 @@ def test_the_layers_contract_sees_an_upward_import_inside_a_function(tmp_path):
     [
         "core",
         "ingest",
-        pytest.param(
-            "finetune",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="finetune/dpo.py imports train.py's private helpers until the recipes share public "
-                "pieces (issue 14); remove this mark when that lands",
-            ),
-        ),
+        "finetune",
         "assistant",
         "ui",
     ],

@@ -5,7 +5,7 @@ Knows nothing about Streamlit; the pages show the notice this returns.
 
 from __future__ import annotations
 
-from assistant.answer import MODES, Mode, uses_adapter, uses_retrieval
+from assistant.answer import CORE_MODES, Mode, uses_adapter, uses_examples, uses_retrieval
 
 PREFERRED_MODES: tuple[Mode, ...] = ("tuned+rag", "rag", "tuned", "base")
 
@@ -13,7 +13,7 @@ PREFERRED_MODES: tuple[Mode, ...] = ("tuned+rag", "rag", "tuned", "base")
 def available_modes(has_adapter: bool, has_documents: bool) -> list[Mode]:
     return [
         mode
-        for mode in MODES
+        for mode in CORE_MODES  # the fewshot modes are an experiment, shown on the Compare page
         if (has_adapter or not uses_adapter(mode)) and (has_documents or not uses_retrieval(mode))
     ]
 
@@ -45,9 +45,16 @@ def default_mode(
 
 
 def unavailable_reason(
-    mode: Mode, has_adapter: bool, has_documents: bool, training: str | None = None
+    mode: Mode,
+    has_adapter: bool,
+    has_documents: bool,
+    training: str | None = None,
+    fewshot_problem: str | None = None,
 ) -> str | None:
-    """Why `mode` cannot run now, or None when it can; `training` as in `default_mode`."""
+    """Why `mode` cannot run now, or None when it can; `training` as in `default_mode`, `fewshot_problem`
+    why there are no example exchanges (None: there are)."""
+    if uses_examples(mode) and fewshot_problem:
+        return fewshot_problem
     if uses_adapter(mode) and not has_adapter:
         if training:
             return waiting_for(training)

@@ -13,11 +13,15 @@ import streamlit as st
 from assistant.builders import (
     build_assistant,
     build_embedder,
+    build_examples,
     build_generator,
+    fewshot_store_version,
+    fewshot_unavailable,
     open_knowledge_base,
     open_storage,
 )
 from assistant.engine import Assistant
+from assistant.fewshot_store import ExamplesOnFirstUse
 from assistant.generation import Generator
 from assistant.storage import Storage
 from core.settings import Settings, SettingsError, load_settings
@@ -58,6 +62,13 @@ def _knowledge_base(key: str, _settings: Settings) -> KnowledgeBase:
 
 
 @st.cache_resource(show_spinner=False)
+def _examples(key: str, store: str | None, _settings: Settings) -> ExamplesOnFirstUse | None:
+    # Opened on the first fewshot answer, then kept for every session; keyed by the store's version too,
+    # so a store built by `tunedesk fewshot-index` while the app runs is used at once.
+    return build_examples(_settings, embedder=_embedder(key, _settings))
+
+
+@st.cache_resource(show_spinner=False)
 def _storage(key: str, _settings: Settings) -> Storage:
     return open_storage(_settings)
 
@@ -88,6 +99,11 @@ def training_in_progress(current: Settings) -> str | None:
     return None
 
 
+def fewshot_problem(current: Settings) -> str | None:
+    """Why the fewshot modes cannot run (no example exchanges), or None."""
+    return fewshot_unavailable(current)
+
+
 def has_documents(current: Settings) -> bool:
     with open_knowledge_base(current, with_model=False) as listing:
         return bool(listing.documents())
@@ -102,4 +118,5 @@ def assistant(current: Settings) -> Assistant:
         # it reloads its index when documents change, so new uploads are searchable at once.
         built.retriever = knowledge_base(current)
     built.default_adapter = chosen_adapter(current)
+    built.examples = _examples(_key(current), fewshot_store_version(current), current)
     return built

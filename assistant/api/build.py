@@ -6,7 +6,13 @@ from fastapi import FastAPI
 
 from assistant.api.app import create_app
 from assistant.api.auth import KEYS_FILE, KeyStore
-from assistant.builders import build_assistant, build_embedder, open_knowledge_base, open_storage
+from assistant.builders import (
+    build_assistant,
+    build_embedder,
+    build_examples,
+    open_knowledge_base,
+    open_storage,
+)
 from core.settings import Settings
 from ingest.uploads import UPLOADS_FOLDER
 
@@ -22,6 +28,7 @@ def build_app(settings: Settings) -> FastAPI:
     assistant = build_assistant(settings, retrieval=False)
     if knowledge_base.documents():
         assistant.retriever = knowledge_base
+    assistant.examples = build_examples(settings, embedder=embedder)  # the fewshot modes share the model
     return create_app(
         assistant,
         knowledge_base,

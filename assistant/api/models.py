@@ -1,8 +1,9 @@
-"""The four answer modes served as OpenAI "models": `tunedesk-base`, `tunedesk-rag`, `tunedesk-tuned`,
-`tunedesk-tuned-rag`, and per adapter `tunedesk-tuned:<adapter>` and `tunedesk-tuned-rag:<adapter>`.
+"""The answer modes served as OpenAI "models": `tunedesk-base`, `tunedesk-rag`, `tunedesk-tuned`,
+`tunedesk-tuned-rag`, `tunedesk-fewshot`, `tunedesk-fewshot-rag`, and per adapter `tunedesk-tuned:<adapter>`
+and `tunedesk-tuned-rag:<adapter>` ("+" of a mode is written "-", as in every name).
 
 A name without an adapter uses the default one (the configured or newest). Only modes that can run
-now are listed: retrieval modes need documents, tuned modes an adapter.
+now are listed: retrieval modes need documents, tuned modes an adapter, fewshot modes example exchanges.
 Knows nothing about HTTP beyond the error it raises for an unknown name.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from assistant.answer import MODES, Mode, uses_adapter, uses_retrieval
+from assistant.answer import MODES, Mode, uses_adapter, uses_examples, uses_retrieval
 from assistant.api.errors import APIError
 
 PREFIX = "tunedesk-"
@@ -21,10 +22,12 @@ def model_name(mode: Mode, adapter: str | None = None) -> str:
     return f"{name}:{adapter}" if adapter else name
 
 
-def served_models(*, has_documents: bool, adapters: Sequence[str], default_adapter: str | None) -> list[str]:
+def served_models(
+    *, has_documents: bool, adapters: Sequence[str], default_adapter: str | None, has_examples: bool
+) -> list[str]:
     names = []
     for mode in MODES:
-        if uses_retrieval(mode) and not has_documents:
+        if (uses_retrieval(mode) and not has_documents) or (uses_examples(mode) and not has_examples):
             continue
         if not uses_adapter(mode):
             names.append(model_name(mode))

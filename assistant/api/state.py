@@ -39,6 +39,7 @@ class Served:
             has_documents=self.assistant.retriever is not None,
             adapters=list(generator.adapters),
             default_adapter=self.assistant.default_adapter,
+            has_examples=self.assistant.examples is not None,
         )
 
 

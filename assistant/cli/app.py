@@ -24,6 +24,7 @@ from assistant.cli import (
     data_commands,
     embedder_commands,
     eval_commands,
+    fewshot_commands,
     finetune_commands,
     knowledge_commands,
     serve_commands,
@@ -94,6 +95,7 @@ ui_commands.register(app)
 serve_commands.register(app)
 eval_commands.register(app)
 calibrate_commands.register(app)
+fewshot_commands.register(app)
 
 
 def main() -> None:

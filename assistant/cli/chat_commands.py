@@ -1,4 +1,4 @@
-"""CLI commands: `ask` (one question, streamed), `compare` (all four modes side by side), `chat` (interactive).
+"""CLI commands: `ask` (one question, streamed), `compare` (every mode side by side), `chat` (interactive).
 
 Output contract: `--json` prints one JSON document on stdout (`ask`: the answer's `to_dict()`;
 `compare`: one object keyed by mode); errors are one line on stderr with exit code 1.
@@ -14,10 +14,11 @@ from typing import Annotated
 
 import typer
 
-from assistant.answer import MODES, Answer, Mode, uses_adapter, uses_retrieval
+from assistant.answer import MODES, Answer, Mode, uses_adapter, uses_examples, uses_retrieval
 from assistant.builders import (
     build_assistant,
     default_adapter,
+    fewshot_unavailable,
     open_knowledge_base,
     open_storage,
     peft_adapters,
@@ -28,7 +29,9 @@ from assistant.generation import GenerationError
 from assistant.prompts import PromptTooLongError
 from core.settings import Settings
 
-ModeOption = Annotated[str, typer.Option("--mode", "-m", help="base, rag, tuned or tuned+rag.")]
+ModeOption = Annotated[
+    str, typer.Option("--mode", "-m", help="base, rag, tuned, tuned+rag, fewshot or fewshot+rag.")
+]
 AdapterOption = Annotated[
     str | None, typer.Option("--adapter", "-a", help="Adapter for tuned modes (default: the newest).")
 ]
@@ -87,7 +90,7 @@ def compare(
     adapter: AdapterOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Answer QUESTION in all four modes and show the answers side by side (modes that cannot run say why)."""
+    """Answer QUESTION in every mode and show the answers side by side (modes that cannot run say why)."""
     settings = settings_of(ctx, **{"assistant.adapter": adapter})
     _check_adapter(settings, adapter)
     problems = {mode: unavailable(settings, mode) for mode in MODES}
@@ -174,6 +177,10 @@ def unavailable(settings: Settings, mode: Mode) -> str | None:
             return f"mode {mode} needs a fine-tuned adapter and none exists yet; create one with `tunedesk train`"
         if chosen not in names:
             return f"unknown adapter {chosen!r} (known: {', '.join(names) or 'none yet'})"
+    if uses_examples(mode):
+        problem = fewshot_unavailable(settings)
+        if problem:
+            return problem
     if uses_retrieval(mode):
         with open_knowledge_base(settings, with_model=False) as knowledge_base:
             if not knowledge_base.documents():

@@ -1,4 +1,4 @@
-"""CLI commands: `eval` (score the four modes, or compare two runs), `feedback export`, `tune`.
+"""CLI commands: `eval` (score the answer modes, or compare two runs), `feedback export`, `tune`.
 
     tunedesk eval QUESTIONS.jsonl [--adapter NAME] [--modes base,rag] [--out DIR] [--limit N] [--json]
     tunedesk eval --compare RUN_A RUN_B
@@ -216,7 +216,7 @@ def _modes(requested: list[str] | None, settings) -> list[Mode]:
     names = [part.strip() for item in requested or [] for part in item.split(",") if part.strip()]
     unknown = [name for name in names if name not in MODES]
     if unknown:
-        fail(f"--modes {', '.join(unknown)}: use base, rag, tuned or tuned+rag", EXIT_USAGE)
+        fail(f"--modes {', '.join(unknown)}: use {', '.join(MODES)}", EXIT_USAGE)
     chosen = [mode for mode in MODES if mode in names] if names else list(MODES)
     runnable = []
     for mode in chosen:
@@ -245,6 +245,7 @@ def _print_summary(modes: dict[str, dict]) -> None:
         "hit@5",
         "mrr",
         "latency_ms",
+        "prompt_tokens",
     )
     typer.echo(f"{'metric':<22}" + "".join(f"{mode:>12}" for mode in modes))
     for name in names:

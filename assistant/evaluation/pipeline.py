@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.answer import Mode, uses_adapter, uses_retrieval
+from assistant.answer import Mode, uses_adapter, uses_examples, uses_retrieval
 from assistant.builders import (
     abstention_threshold,
     build_assistant,
@@ -59,8 +59,13 @@ def evaluate(
     created = datetime.now(UTC)
     generator = build_generator(settings)
     assistant = build_assistant(
-        settings, generator=generator, retrieval=any(uses_retrieval(m) for m in modes)
+        settings,
+        generator=generator,
+        retrieval=any(uses_retrieval(m) for m in modes),
+        held_out=[question.question for question in questions],  # never shown as a fewshot example
     )
+    if assistant.examples is not None and any(uses_examples(mode) for mode in modes):
+        assistant.examples.load()  # a store that cannot be opened fails the run now, not every question
     records = run_questions(assistant, chosen, modes, adapter=adapter, progress=progress)
     results: dict[str, Any] = {
         "created": created.isoformat(timespec="seconds"),
@@ -111,6 +116,7 @@ def _setup(
         "temperature": settings.generation.temperature,
         "repetition_penalty": settings.generation.repetition_penalty,
         "top_k": settings.assistant.top_k,
+        "fewshot_k": settings.assistant.fewshot_k,
         "min_score": abstention_threshold(settings),  # the calibrated one when the home has it
     }
 

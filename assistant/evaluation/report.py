@@ -1,7 +1,7 @@
 """Writes an evaluation run folder: results.json (every number, every answer), report.md and PNG charts.
 
     results.json   {"modes": {mode: {metric: value}}, "by_kind": ..., "model": ..., "answers": [...], ...}
-    report.md      per-mode table, per-kind breakdown, retrieval, perplexity, links to the charts
+    report.md      per-mode table, prompting vs fine-tuning, per-kind breakdown, retrieval, perplexity, charts
     <metric>.png   one bar chart per metric, one bar per mode
     loss_curve.png the adapter's training and validation loss, when the adapter recorded them
 
@@ -39,6 +39,7 @@ ANSWER_METRICS = {
     "citation_correctness": "citations pointing at an expected source",
     "reward": "rule reward: +1 cites a shown source, -1 per invented number, 0 abstains",
     "answer_words": "mean answer length, words",
+    "prompt_tokens": "mean prompt length, tokens (the cost of a question)",
     "latency_ms": "mean time per answer, ms",
     "latency_p95_ms": "95th percentile time per answer, ms",
     "tokens_per_s": "decode speed, tokens/s",
@@ -55,6 +56,10 @@ HELD_OUT_METRICS = (
     "abstention_rate",
 )
 KIND_METRICS = ("keyword_accuracy", "token_f1", "rouge_l", "abstention_rate", "latency_ms")
+# The guide's "fine-tuning vs prompt engineering" question: accuracy, time and prompt cost side by side.
+PROMPTING_MODES = ("fewshot", "fewshot+rag", "rag", "tuned", "tuned+rag")
+PROMPTING_METRICS = ("keyword_accuracy", "token_f1", "latency_ms", "prompt_tokens")
+MODE_COLOURS = ["#8c8c8c", "#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756"]
 
 
 def write_run(folder: Path, results: dict[str, Any], *, loss_curves: dict | None = None) -> list[Path]:
@@ -88,7 +93,7 @@ def write_charts(folder: Path, modes: dict[str, dict[str, Any]]) -> list[Path]:
         labels = [mode for mode, values in modes.items() if _present(values.get(name))]
         values = [modes[mode][name] for mode in labels]
         figure, axes = plt.subplots(figsize=(5, 3.2), dpi=100)
-        bars = axes.bar(labels, values, color=["#8c8c8c", "#4c78a8", "#f58518", "#54a24b"][: len(labels)])
+        bars = axes.bar(labels, values, color=MODE_COLOURS[: len(labels)])
         axes.bar_label(bars, labels=[_fmt(value) for value in values], fontsize=8)
         axes.set_title(name)
         axes.set_ylabel(
@@ -112,6 +117,10 @@ def render_markdown(results: dict[str, Any], charts: list[str]) -> str:
     lines += _table(
         modes, [name for name in ANSWER_METRICS if any(_present(m.get(name)) for m in modes.values())]
     )
+    if any(mode in modes for mode in ("fewshot", "fewshot+rag")):
+        compared = {mode: modes[mode] for mode in PROMPTING_MODES if mode in modes}
+        lines += ["", "## Prompting vs fine-tuning (accuracy, time, prompt cost)", ""]
+        lines += _table(compared, list(PROMPTING_METRICS))
     retrieval = [name for name in RETRIEVAL_METRICS if any(_present(m.get(name)) for m in modes.values())]
     if retrieval:
         lines += ["", "## Retrieval (top chunks of the questions with expected sources)", ""]

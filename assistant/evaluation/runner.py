@@ -77,6 +77,7 @@ def score_answer(question: EvalQuestion, answer: dict[str, Any]) -> dict[str, An
         "citation_correctness": metrics.citation_correctness(text, shown, question.sources),
         "reward": rule_reward(text, answer["sources"], question.question, abstained=answer["abstained"]),
         "answer_words": len(text.split()),
+        "prompt_tokens": answer["prompt_tokens"],
         "completion_tokens": answer["completion_tokens"],
         "latency_ms": answer["timings"]["total_ms"],
         "tokens_per_s": answer["timings"]["tokens_per_s"],

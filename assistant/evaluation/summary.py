@@ -71,6 +71,7 @@ def summarise_answers(records: Sequence[dict[str, Any]], mode: str) -> dict[str,
         # Records written before the reward existed have none; `mean` skips them.
         "reward": metrics.mean(score.get("reward") for score in scores),
         "answer_words": metrics.mean(score["answer_words"] for score in scores),
+        "prompt_tokens": metrics.mean(score["prompt_tokens"] for score in scores),
         "completion_tokens": metrics.mean(score["completion_tokens"] for score in scores),
         "latency_ms": metrics.mean(latencies),
         "latency_p95_ms": metrics.percentile(latencies, 0.95),

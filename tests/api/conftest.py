@@ -25,6 +25,9 @@ generator = _fixtures.generator
 hashing_embedder = _fixtures.hashing_embedder
 knowledge_base = _fixtures.knowledge_base
 tmpfs = _fixtures.tmpfs
+transcripts_file = _fixtures.transcripts_file
+example_store_dir = _fixtures.example_store_dir
+examples = _fixtures.examples
 
 MIN_SCORE = 0.2
 MAX_NEW_TOKENS = 12

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.assistant.fewshot_data import EVAL_QUESTION, TRANSCRIPTS
+
 ADAPTER_NAMES = ("alpha", "beta")
 
 DOCUMENTS = {
@@ -157,3 +159,43 @@ def tmpfs(tmp_path):
     mounts = Tmpfs(tmp_path)
     yield mounts
     mounts.unmount_all()
+
+
+@pytest.fixture(scope="session")
+def transcripts_file(tmp_path_factory) -> Path:
+    """TRANSCRIPTS as chat JSONL, each conversation opened by a system prompt."""
+    path = tmp_path_factory.mktemp("transcripts") / "chats.jsonl"
+    lines = []
+    for exchanges in TRANSCRIPTS:
+        messages = [{"role": "system", "content": "You are a support agent."}]
+        for customer, agent in exchanges:
+            messages += [{"role": "user", "content": customer}, {"role": "assistant", "content": agent}]
+        lines.append(json.dumps({"messages": messages}) + "\n")
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def example_store_dir(tmp_path_factory, hashing_embedder, transcripts_file) -> Path:
+    """The example store of TRANSCRIPTS (hashing embedder), as `tunedesk fewshot-index` writes it."""
+    from assistant.fewshot_exchanges import exchanges_of
+    from assistant.fewshot_store import build_store
+    from finetune.formats import load_all
+
+    conversations, problems = load_all([transcripts_file])
+    assert not problems
+    folder = tmp_path_factory.mktemp("home") / "fewshot"
+    build_store(
+        folder, exchanges_of(conversations, scrub_pii=True), hashing_embedder, sources=["chats.jsonl"]
+    )
+    return folder
+
+
+@pytest.fixture(scope="session")
+def examples(example_store_dir, hashing_embedder):
+    """The store with EVAL_QUESTION held out."""
+    from assistant.fewshot_store import ExampleStore
+
+    return ExampleStore.open(
+        example_store_dir, hashing_embedder, held_out_questions=[EVAL_QUESTION], leak_threshold=0.5
+    )

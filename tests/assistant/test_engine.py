@@ -7,7 +7,7 @@ import re
 import pytest
 import torch
 
-from assistant.answer import MODES
+from assistant.answer import CORE_MODES
 from assistant.answer_filter import clean
 from assistant.engine import Assistant, AssistantError
 from assistant.prompts import build_prompt
@@ -113,7 +113,7 @@ def test_build_prompt_gives_back_the_messages_an_answer_was_generated_from(assis
 
 
 def test_all_four_modes(assistant):
-    answers = {mode: assistant.answer(RETURNS_QUESTION, mode=mode) for mode in MODES}
+    answers = {mode: assistant.answer(RETURNS_QUESTION, mode=mode) for mode in CORE_MODES}
     assert answers["base"].sources == [] and answers["tuned"].sources == []
     assert answers["rag"].sources and answers["tuned+rag"].sources
     assert answers["base"].adapter is None and answers["rag"].adapter is None
@@ -123,7 +123,7 @@ def test_all_four_modes(assistant):
     assert answers["tuned+rag"].text != answers["rag"].text
     # Retrieval changes the prompt, hence the token counts.
     assert answers["rag"].prompt_tokens > answers["base"].prompt_tokens
-    assert {answer.mode for answer in answers.values()} == set(MODES)
+    assert {answer.mode for answer in answers.values()} == set(CORE_MODES)
 
 
 def test_switching_adapters_keeps_one_base_model_and_base_mode_disables_the_adapter(assistant, generator):

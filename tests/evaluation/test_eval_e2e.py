@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from assistant.answer import MODES
+from assistant.answer import CORE_MODES as MODES
 from assistant.cli.app import app
 
 
@@ -115,3 +115,54 @@ def test_eval_refuses_bad_invocations_with_one_line(tmp_path, questions_file):
     compare = runner.invoke(app, ["eval", "--compare", str(tmp_path), str(tmp_path)])
     assert compare.exit_code == 1 and "results.json" in compare.stderr
     assert all(len(result.stderr.strip().splitlines()) == 1 for result in (missing, mode, tuned, compare))
+
+
+@pytest.mark.slow
+def test_eval_compares_fewshot_with_rag_and_tuned_and_never_shows_an_evaluated_question(
+    tiny_env, eval_home, questions_file, transcripts, tmp_path
+):
+    import shutil
+
+    from assistant.builders import build_embedder
+    from assistant.fewshot_store import ExampleStore
+    from core.settings import load_settings
+    from tests.evaluation.conftest import QUESTIONS
+
+    home = tmp_path / "home"
+    shutil.copytree(eval_home, home)
+    # One of the evaluated questions, planted in the transcripts with one word added.
+    planted = tmp_path / "planted.jsonl"
+    turn = QUESTIONS[1]["question"].replace("?", " please?")
+    messages = [{"role": "user", "content": turn}, {"role": "assistant", "content": "PLANTED reply"}]
+    planted.write_text(json.dumps({"messages": messages}) + "\n", encoding="utf-8")
+    runner = CliRunner()
+    built = runner.invoke(app, ["--home", str(home), "fewshot-index", str(transcripts), str(planted)])
+    assert built.exit_code == 0, built.output
+    assert built.stdout.startswith("stored 13 example exchanges")
+    # Unguarded, the planted exchange is the nearest example to that question.
+    store = ExampleStore.open(
+        home / "fewshot", build_embedder(load_settings()), held_out_questions=[], leak_threshold=0.5
+    )
+    assert store.pick(QUESTIONS[1]["question"], 1)[0].agent == "PLANTED reply"
+
+    modes = ["rag", "tuned", "fewshot", "fewshot+rag"]
+    args = ["--home", str(home), "eval", str(questions_file), "--modes", ",".join(modes), "--json"]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout)
+    assert list(metrics) == modes
+    assert all(metrics[mode]["answered"] == 3 for mode in modes)
+    # The examples cost prompt tokens: fewshot+rag sends rag's prompt plus the examples.
+    assert metrics["fewshot+rag"]["prompt_tokens"] > metrics["rag"]["prompt_tokens"]
+    assert metrics["fewshot"]["prompt_tokens"] > 0 and metrics["fewshot"]["latency_ms"] > 0
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    shown = [
+        example
+        for record in results["answers"]
+        for mode in ("fewshot", "fewshot+rag")
+        for example in record["modes"][mode]["examples"]
+    ]
+    assert shown and not any(example["agent"] == "PLANTED reply" for example in shown)
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "## Prompting vs fine-tuning" in report and "| prompt_tokens |" in report
+    assert results["setup"]["fewshot_k"] == 3

@@ -27,6 +27,7 @@ def answer(text: str, *, keyword: float | None, abstained: bool = False, latency
             "cites": cites is not None,
             "citation_correctness": cites,
             "answer_words": len(text.split()),
+            "prompt_tokens": 40 + 10 * len(text.split()),
             "completion_tokens": len(text.split()),
             "latency_ms": latency,
             "tokens_per_s": 10.0,

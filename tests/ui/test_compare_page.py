@@ -58,3 +58,45 @@ def test_blind_vote_is_recorded_then_revealed(use_full_home, app):
     [row] = page.tabs[2].dataframe[0].value.to_dict("records")
     winner_column = "system 1 wins" if row["system 1"] == names[1] else "system 2 wins"
     assert row["votes"] == 1 and row[winner_column] == "1 (100%)"
+
+
+def test_the_fewshot_modes_are_optional_columns(use_full_home, app, tmp_path, monkeypatch):
+    import json
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(use_full_home, home)
+    transcripts = tmp_path / "chats.jsonl"
+    messages = [
+        {"role": "user", "content": "Does the warranty cover a router that got wet?"},
+        {"role": "assistant", "content": "No, water damage is not covered."},
+    ]
+    transcripts.write_text(json.dumps({"messages": messages}) + "\n", encoding="utf-8")
+    monkeypatch.setenv("TUNEDESK_HOME", str(home))
+    page = app("compare")
+    assert [header.value for header in page.tabs[1].subheader] == []
+    page.toggle[0].set_value(True).run()
+    page.text_input[1].set_value(QUESTION)
+    page.button[1].click().run()
+    # Without example exchanges the fewshot columns say how to get them.
+    assert [header.value for header in page.tabs[1].subheader][4:] == ["fewshot", "fewshot+rag"]
+    assert all("tunedesk fewshot-index" in warning.value for warning in page.tabs[1].warning)
+    assert len(page.tabs[1].warning) == 2
+
+    monkeypatch.setenv("TUNEDESK_ASSISTANT__FEWSHOT_DATA", str(transcripts))
+    page = app("compare")
+    page.toggle[0].set_value(True).run()
+    page.text_input[1].set_value(QUESTION)
+    page.button[1].click().run()
+    assert not page.exception and not page.tabs[1].warning
+    four = page.tabs[1]
+    assert [header.value for header in four.subheader] == [
+        "base",
+        "rag",
+        "tuned",
+        "tuned+rag",
+        "fewshot",
+        "fewshot+rag",
+    ]
+    assert len([caption for caption in four.caption if "s total" in caption.value]) == 6
+    assert (home / "fewshot" / "manifest.json").is_file()  # built on first use from the setting

@@ -1,8 +1,9 @@
-"""Compare: one question answered by baseline vs tuned+rag, by all four modes, or blind A/B with a vote."""
+"""Compare: one question answered by baseline vs tuned+rag, by all four modes (plus, when asked, the two
+fewshot modes), or blind A/B with a vote."""
 
 import streamlit as st
 
-from assistant.answer import MODES, Answer
+from assistant.answer import CORE_MODES, FEWSHOT_MODES, MODES, Answer
 from assistant.engine import Assistant, AssistantError
 from assistant.generation import GenerationError
 from assistant.storage import Storage
@@ -112,10 +113,11 @@ assistant = resources.assistant(settings)
 adapter = resources.chosen_adapter(settings)
 has_documents = resources.has_documents(settings)
 training = None if adapter else resources.training_in_progress(settings)
+fewshot_problem = resources.fewshot_problem(settings)
 
 
 def ready(mode):
-    return unavailable_reason(mode, adapter is not None, has_documents, training)
+    return unavailable_reason(mode, adapter is not None, has_documents, training, fewshot_problem)
 
 
 st.title("Compare")
@@ -123,7 +125,18 @@ two, four, ab = st.tabs(["Baseline vs tuned+rag", "All four modes", "Blind A/B"]
 with two:
     side_by_side(assistant, state, adapter, ready, SIDE_BY_SIDE, "compare_two")
 with four:
-    side_by_side(assistant, state, adapter, ready, MODES, "compare_four")
+    prompting = st.toggle(
+        "Add the fewshot modes",
+        help="The base model shown past exchanges from the transcripts: prompt engineering instead of fine-tuning.",
+    )
+    side_by_side(
+        assistant,
+        state,
+        adapter,
+        ready,
+        CORE_MODES + FEWSHOT_MODES if prompting else CORE_MODES,
+        "compare_four",
+    )
 with ab:
     blind(assistant, storage, state, adapter, ready)
     st.subheader("Scoreboard")

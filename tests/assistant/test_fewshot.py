@@ -1,0 +1,152 @@
+"""The fewshot modes: exchanges from transcripts, the example store, held-out questions, the engine."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from assistant.engine import Assistant, AssistantError
+from assistant.fewshot_exchanges import exchanges_of, held_out
+from assistant.fewshot_store import MANIFEST, ExampleStore, ExampleStoreError
+from finetune.formats import load_all
+from tests.assistant.fewshot_data import (
+    EVAL_QUESTION,
+    PLANTED_REPLY,
+    PLANTED_TURN,
+    TRANSCRIPTS,
+    distinct_customer_turns,
+)
+
+
+def test_exchanges_pair_each_customer_turn_with_the_reply_scrubbed_and_deduplicated(transcripts_file):
+    conversations, _ = load_all([transcripts_file])
+    exchanges = exchanges_of(conversations, scrub_pii=True)
+    # Eight customer turns, one an exact repeat; the system prompt is never a turn.
+    assert len(exchanges) == sum(len(conversation) for conversation in TRANSCRIPTS) - 1
+    assert exchanges[0].customer == TRANSCRIPTS[0][0][0] and exchanges[0].agent == TRANSCRIPTS[0][0][1]
+    assert exchanges[0].origin.endswith("turn 1")
+    personal = next(
+        exchange for exchange in exchanges if "refund" in exchange.customer and "mail" in exchange.customer
+    )
+    assert "dana.k@example.com" not in personal.customer and "<EMAIL>" in personal.customer
+    assert "Dana" not in personal.customer
+    unscrubbed = exchanges_of(conversations, scrub_pii=False)
+    assert any("dana.k@example.com" in exchange.customer for exchange in unscrubbed)
+
+
+def test_held_out_finds_the_planted_evaluation_question():
+    conversations = load_all_exchanges()
+    matched = held_out(conversations, [EVAL_QUESTION], 0.5)
+    assert [conversations[index].customer for index in matched] == [PLANTED_TURN]
+    assert held_out(conversations, [], 0.5) == set()
+
+
+def load_all_exchanges():
+    from assistant.fewshot_exchanges import Exchange
+
+    return [Exchange(customer, agent, "test") for exchanges in TRANSCRIPTS for customer, agent in exchanges]
+
+
+def test_an_evaluation_question_planted_in_the_transcripts_is_never_picked(
+    example_store_dir, hashing_embedder
+):
+    everything = ExampleStore.open(
+        example_store_dir, hashing_embedder, held_out_questions=[], leak_threshold=0.5
+    )
+    # Without holding it out, the planted turn is the best example for the evaluation question itself.
+    assert everything.pick(EVAL_QUESTION, 1)[0].customer == PLANTED_TURN
+    guarded = ExampleStore.open(
+        example_store_dir, hashing_embedder, held_out_questions=[EVAL_QUESTION], leak_threshold=0.5
+    )
+    assert len(guarded) == len(everything) - 1
+    for query in (EVAL_QUESTION, PLANTED_TURN, PLANTED_REPLY, "refund"):
+        picked = guarded.pick(query, len(everything))
+        assert len(picked) == len(distinct_customer_turns()) - 1  # every other customer turn, once
+        assert all(example.customer != PLANTED_TURN and example.agent != PLANTED_REPLY for example in picked)
+
+
+def test_one_customer_turn_answered_twice_gives_one_example(examples):
+    picked = examples.pick("How long is the Halo warranty?", 3)
+    turns = [" ".join(example.customer.lower().split()) for example in picked]
+    assert turns[0] == "how long is the halo warranty?" and len(set(turns)) == 3
+
+
+def test_picks_are_the_most_similar_customer_turns_best_first(examples):
+    picked = examples.pick("Is water damage covered by the warranty?", 3)
+    assert picked[0].customer == "Is water damage covered by the warranty?"
+    assert picked[0].score == pytest.approx(1.0, abs=1e-5)
+    assert [example.score for example in picked] == sorted(
+        (example.score for example in picked), reverse=True
+    )
+    assert examples.pick("anything", 0) == []
+
+
+def test_a_store_of_another_embedding_model_or_a_broken_one_is_refused_with_one_line(
+    example_store_dir, hashing_embedder, tmp_path
+):
+    import shutil
+
+    folder = tmp_path / "fewshot"
+    shutil.copytree(example_store_dir, folder)
+    manifest = json.loads((folder / MANIFEST).read_text())
+    (folder / MANIFEST).write_text(json.dumps(manifest | {"embedding_model": "other-model"}))
+    with pytest.raises(ExampleStoreError, match="other-model.*tunedesk fewshot-index"):
+        ExampleStore.open(folder, hashing_embedder, held_out_questions=[], leak_threshold=0.5)
+    (folder / MANIFEST).write_text("{not json")
+    with pytest.raises(ExampleStoreError, match=f"{MANIFEST}: unreadable"):
+        ExampleStore.open(folder, hashing_embedder, held_out_questions=[], leak_threshold=0.5)
+    with pytest.raises(ExampleStoreError, match="no example store"):
+        ExampleStore.open(tmp_path / "none", hashing_embedder, held_out_questions=[], leak_threshold=0.5)
+
+
+def fewshot_assistant(generator, knowledge_base, examples, **options) -> Assistant:
+    defaults = {"top_k": 3, "min_score": 0.2, "context_tokens": 1024, "max_new_tokens": 12, "fewshot_k": 2}
+    return Assistant(generator, knowledge_base, examples=examples, **(defaults | options))
+
+
+def test_fewshot_modes_answer_through_the_engine_with_the_examples_in_the_prompt(
+    generator, knowledge_base, examples
+):
+    assistant = fewshot_assistant(generator, knowledge_base, examples)
+    question = "Does the warranty cover water damage?"
+    base = assistant.answer(question, mode="base")
+    fewshot = assistant.answer(question, mode="fewshot")
+    assert fewshot.mode == "fewshot" and fewshot.adapter is None and fewshot.sources == []
+    assert fewshot.examples == examples.pick(question, 2)
+    assert fewshot.completion_tokens > 0
+    # The two example exchanges are in the prompt: it is longer than the base mode's by their tokens.
+    shown = [
+        {"role": role, "content": text}
+        for example in fewshot.examples
+        for role, text in (("user", example.customer), ("assistant", example.agent))
+    ]
+    alone = [{"role": "user", "content": question}]
+    assert fewshot.prompt_tokens == generator.count_tokens(shown + alone)
+    assert fewshot.prompt_tokens > base.prompt_tokens
+    both = assistant.answer(question, mode="fewshot+rag")
+    assert both.sources and both.examples == fewshot.examples
+    assert both.to_dict()["examples"][0]["customer"] == fewshot.examples[0].customer
+    streamed = assistant.stream(question, mode="fewshot")
+    assert "".join(streamed) == fewshot.text and streamed.answer.examples == fewshot.examples
+
+
+def test_the_examples_fit_the_context_budget(generator, knowledge_base, examples):
+    question = "Can I return my router?"
+    roomy = fewshot_assistant(generator, knowledge_base, examples, fewshot_k=6).answer(
+        question, mode="fewshot"
+    )
+    assert len(roomy.examples) == 6
+    # A window too small for all six: the least similar are left out, the prompt and the answer fit.
+    budget = (roomy.prompt_tokens + generator.count_tokens([{"role": "user", "content": question}])) // 2 + 12
+    tight = fewshot_assistant(generator, knowledge_base, examples, fewshot_k=6, context_tokens=budget)
+    answer = tight.answer(question, mode="fewshot")
+    assert 0 < len(answer.examples) < 6
+    assert answer.examples == roomy.examples[: len(answer.examples)]
+    assert answer.prompt_tokens + 12 <= budget
+
+
+def test_fewshot_modes_without_examples_are_refused_with_what_to_do(generator, knowledge_base):
+    assistant = Assistant(generator, knowledge_base)
+    with pytest.raises(AssistantError, match="mode fewshot needs example exchanges.*tunedesk fewshot-index"):
+        assistant.answer("Can I return my router?", mode="fewshot")

@@ -98,7 +98,7 @@ def test_the_sources_returned_are_exactly_those_in_the_prompt(assistant, generat
     assert generator.count_tokens(prompt.messages) == answer.prompt_tokens
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", CORE_MODES)
 def test_build_prompt_gives_back_the_messages_an_answer_was_generated_from(assistant, mode):
     history = [
         {"role": "user", "content": "Do you sell routers?"},

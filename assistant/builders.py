@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.calibration import CALIBRATION_FILE, read_threshold
+from assistant.calibration import read_threshold
 from assistant.engine import Assistant
 from assistant.storage import Storage
 from core.device import resolve_device
@@ -185,7 +185,7 @@ def build_generator(settings: Settings) -> Generator:
 
 def abstention_threshold(settings: Settings) -> float:
     """The threshold `tunedesk calibrate` wrote into the home, else the `assistant.min_score` setting."""
-    calibrated = read_threshold(settings.home / CALIBRATION_FILE)
+    calibrated = read_threshold(settings.layout.calibration_file)
     return settings.assistant.min_score if calibrated is None else calibrated
 
 
@@ -213,4 +213,4 @@ def build_assistant(
 
 
 def open_storage(settings: Settings) -> Storage:
-    return Storage(settings.assistant.database or settings.home / "chat.sqlite3")
+    return Storage(settings.assistant.database or settings.layout.chat_database)

@@ -76,12 +76,12 @@ def adapters(current: Settings) -> list[AdapterInfo]:
 
 def chosen_adapter(current: Settings) -> str | None:
     """The adapter tuned modes use now: the one chosen on the Training page, else the newest."""
-    return active_adapter(current.home, adapters(current), current.assistant.adapter)
+    return active_adapter(current.layout.active_adapter_file, adapters(current), current.assistant.adapter)
 
 
 def training_in_progress(current: Settings) -> str | None:
     """The adapter a run in this home is training now, with its step (e.g. "support (step 3 of 24)"), or None."""
-    for run in list_runs(current.home):
+    for run in list_runs(current.layout.training):
         if run.active:
             step = f"step {run.step} of {run.max_steps}" if run.max_steps else run.status
             return f"**{run.name}** ({step})"

@@ -8,15 +8,16 @@ import sys
 
 import pytest
 
+from core.home import HomeLayout
 from ui.modes import default_mode, unavailable_reason
-from ui.training_runs import REQUEST, runs_folder, write_progress
+from ui.training_runs import REQUEST, write_progress
 
 
 @pytest.fixture
 def training_run(use_empty_home):
     """A run `support` at step 3 of 24 in the home, owned by a live process that stands in for the trainer."""
     process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-    folder = runs_folder(use_empty_home) / "support"
+    folder = HomeLayout(use_empty_home).training / "support"
     folder.mkdir(parents=True)
     (folder / REQUEST).write_text(json.dumps({"name": "support"}), encoding="utf-8")
     write_progress(

@@ -88,7 +88,7 @@ def test_training_runs_in_the_background_and_publishes_an_adapter(training_env, 
     assert page.selectbox[0].value == "tiny"  # the new run is shown
 
     deadline = time.monotonic() + 240
-    while (run := list_runs(training_env)[0]).active and time.monotonic() < deadline:
+    while (run := list_runs(training_env / "training")[0]).active and time.monotonic() < deadline:
         time.sleep(1)
     assert run.status == "done", run.error
     assert run.step == 4 and run.max_steps == 4
@@ -99,4 +99,4 @@ def test_training_runs_in_the_background_and_publishes_an_adapter(training_env, 
     assert page.dataframe[0].value["name"].tolist() == ["tiny"]
     assert page.radio[0].value == "tiny"
     assert any("Adapter tiny is ready" in item.value for item in page.success)
-    assert stored_choice(training_env) is None  # newest is used until someone chooses
+    assert stored_choice(training_env / "active_adapter.json") is None  # newest is used until someone chooses

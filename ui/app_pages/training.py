@@ -12,7 +12,7 @@ from ui.adapter_choice import store_choice
 from ui.auth import admin_gate
 from ui.state import SessionState, session
 from ui.training_data import TRANSCRIPT_SUFFIXES, adapter_rows, check_data, data_files, save_transcripts
-from ui.training_runs import RunError, list_runs, log_tail, read_run, runs_folder, start_run, stop_run
+from ui.training_runs import RunError, list_runs, log_tail, read_run, start_run, stop_run
 
 REFRESH_S = 2
 
@@ -24,7 +24,7 @@ def choose_data(settings: Settings) -> list[Path]:
     )
     saved, errors = save_transcripts(
         [Upload(file.name, file.getvalue()) for file in uploaded or []],
-        settings.home,
+        settings.layout.transcripts,
         max_bytes=int(settings.ingest.max_file_mb * 2**20),
     )
     for error in errors:
@@ -95,14 +95,14 @@ def live_progress(folder: Path) -> None:
 
 
 def progress_section(settings: Settings, state: SessionState) -> None:
-    runs = list_runs(settings.home)
+    runs = list_runs(settings.layout.training)
     if not runs:
         return
     st.subheader("Runs")
     names = [run.name for run in runs]
     watched = state.training_run if state.training_run in names else names[0]
     state.training_run = st.selectbox("Run", names, index=names.index(watched))
-    live_progress(runs_folder(settings.home) / state.training_run)
+    live_progress(settings.layout.training / state.training_run)
 
 
 def adapters_section(settings: Settings) -> None:
@@ -118,7 +118,7 @@ def adapters_section(settings: Settings) -> None:
         "Active adapter (used by the tuned modes)", names, index=names.index(active) if active else 0
     )
     if chosen != active and st.button("Use this adapter"):
-        store_choice(settings.home, chosen)
+        store_choice(settings.layout.active_adapter_file, chosen)
         st.rerun()
 
 

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assistant.adapter_choice import choose_adapter, stored_choice, switchable
 from assistant.calibration import read_threshold
 from assistant.engine import Assistant
 from assistant.storage import Storage
@@ -100,15 +101,18 @@ def peft_adapters(settings: Settings) -> list[AdapterInfo]:
     """The adapters a tuned mode can switch to; full fine-tunes are whole models, not adapters."""
     from finetune.adapters import list_adapters
 
-    return [info for info in list_adapters(settings.adapters_dir) if info.method != "full"]
+    return switchable(list_adapters(settings.adapters_dir))
 
 
 def default_adapter(settings: Settings) -> str | None:
-    """The configured adapter, else the most recently trained one, else None."""
-    if settings.assistant.adapter:
-        return settings.assistant.adapter
-    adapters = sorted(peft_adapters(settings), key=lambda info: info.created)
-    return adapters[-1].name if adapters else None
+    """The adapter tuned modes use when a question names none, by the one rule of adapter_choice.py."""
+    from finetune.adapters import list_adapters
+
+    return choose_adapter(
+        list_adapters(settings.adapters_dir),
+        configured=settings.assistant.adapter,
+        active=stored_choice(settings.layout.active_adapter_file),
+    )
 
 
 def gguf_base_model(settings: Settings) -> Path | None:

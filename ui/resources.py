@@ -14,6 +14,7 @@ from assistant.builders import (
     build_assistant,
     build_embedder,
     build_generator,
+    default_adapter,
     open_knowledge_base,
     open_storage,
 )
@@ -24,7 +25,6 @@ from core.settings import Settings, SettingsError, load_settings
 from finetune.adapters import AdapterInfo, list_adapters
 from ingest.embeddings import Embedder
 from ingest.knowledge_base import KnowledgeBase
-from ui.adapter_choice import active_adapter
 from ui.training_runs import list_runs
 
 
@@ -75,8 +75,8 @@ def adapters(current: Settings) -> list[AdapterInfo]:
 
 
 def chosen_adapter(current: Settings) -> str | None:
-    """The adapter tuned modes use now: the one chosen on the Training page, else the newest."""
-    return active_adapter(current.layout.active_adapter_file, adapters(current), current.assistant.adapter)
+    """The adapter tuned modes use now (the rule in assistant/adapter_choice.py)."""
+    return default_adapter(current)
 
 
 def training_in_progress(current: Settings) -> str | None:

@@ -1,19 +1,13 @@
-"""Small pieces of the app: mode fallback, the stored adapter choice, the password check, run liveness."""
+"""Small pieces of the app: mode fallback, the password check, run liveness."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-from finetune.adapters import AdapterInfo
-from ui.adapter_choice import active_adapter, store_choice, stored_choice
 from ui.auth import password_matches
 from ui.modes import available_modes, default_mode, unavailable_reason
 from ui.training_runs import read_run, write_progress
-
-
-def adapter(name: str, created: str) -> AdapterInfo:
-    return AdapterInfo(name, None, "base", "lora", created, "hash", {})
 
 
 def test_default_mode_falls_back_with_a_notice():
@@ -25,20 +19,6 @@ def test_default_mode_falls_back_with_a_notice():
     assert available_modes(False, True) == ["base", "rag"]
     assert unavailable_reason("tuned", False, True).startswith("needs a fine-tuned adapter")
     assert unavailable_reason("rag", True, True) is None
-
-
-def test_active_adapter_order(tmp_path):
-    choice = tmp_path / "active_adapter.json"
-    found = [adapter("old", "2026-01-01T00:00:00"), adapter("new", "2026-02-01T00:00:00")]
-    assert active_adapter(choice, found, None) == "new"
-    assert active_adapter(choice, found, "old") == "old"
-    store_choice(choice, "old")
-    assert stored_choice(choice) == "old"
-    assert active_adapter(choice, found, None) == "old"
-    assert active_adapter(choice, found[1:], None) == "new"  # the chosen one was removed
-    assert active_adapter(choice, [], None) is None
-    choice.write_text("{not json", encoding="utf-8")
-    assert stored_choice(choice) is None
 
 
 def test_password_check():

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from assistant.adapter_choice import store_choice, switchable
 from core.settings import Settings, SettingsError, override
 from finetune.adapters import AdapterError
 from ingest.uploads import Upload
 from ui import resources
-from ui.adapter_choice import store_choice
 from ui.auth import admin_gate
 from ui.state import SessionState, session
 from ui.training_data import TRANSCRIPT_SUFFIXES, adapter_rows, check_data, data_files, save_transcripts
@@ -112,10 +112,21 @@ def adapters_section(settings: Settings) -> None:
         st.info("No adapters yet: train one above, or run `tunedesk train DATA --name NAME`.")
         return
     st.dataframe(adapter_rows(found), hide_index=True, use_container_width=True)
-    names = [info.name for info in found]
+    # Full fine-tunes are listed but cannot be chosen: the tuned modes switch adapters on the base model.
+    names = [info.name for info in switchable(found)]
+    if not names:
+        return
     active = resources.chosen_adapter(settings)
+    configured = settings.assistant.adapter
+    if configured:
+        st.caption(
+            f"The setting assistant.adapter = {configured} chooses the adapter; unset it to choose here."
+        )
     chosen = st.radio(
-        "Active adapter (used by the tuned modes)", names, index=names.index(active) if active else 0
+        "Active adapter (used by the tuned modes)",
+        names,
+        index=names.index(active) if active in names else 0,
+        disabled=bool(configured),
     )
     if chosen != active and st.button("Use this adapter"):
         store_choice(settings.layout.active_adapter_file, chosen)

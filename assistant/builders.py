@@ -14,7 +14,6 @@ from core.device import resolve_device
 from core.settings import Settings
 from ingest.embeddings import Embedder, SentenceTransformerEmbedder
 from ingest.knowledge_base import KnowledgeBase
-from ingest.retriever import KnowledgeBaseRetriever
 
 if TYPE_CHECKING:  # torch and transformers load only when a generator is built
     from assistant.generation import Generator
@@ -88,10 +87,6 @@ def build_training_context(settings: Settings) -> RaftContext:
         embedder.name,
         close=knowledge_base.close,
     )
-
-
-def build_retriever(settings: Settings, *, k: int = 5) -> KnowledgeBaseRetriever:
-    return KnowledgeBaseRetriever(knowledge_base=open_knowledge_base(settings), k=k)
 
 
 # --- Assistant engine: generator, assistant facade, conversation storage -------------------------------
@@ -194,17 +189,25 @@ def abstention_threshold(settings: Settings) -> float:
 
 
 def build_assistant(
-    settings: Settings, *, generator: Generator | None = None, retrieval: bool = True
+    settings: Settings,
+    *,
+    generator: Generator | None = None,
+    knowledge_base: KnowledgeBase | None = None,
+    retrieval: bool = True,
 ) -> Assistant:
-    """The facade; `retrieval=False` skips the knowledge base (and its embedding model) for base/tuned only.
-    An empty knowledge base gives an assistant without a retriever, which refuses the rag modes."""
-    retriever = None
-    if retrieval and has_documents(settings):
-        retriever = open_knowledge_base(settings)
+    """The facade, complete: the generator, the retriever and the adapter tuned modes use (the rule in
+    adapter_choice.py), for the CLI, the API and the app alike.
+
+    `generator` and `knowledge_base` hand in objects the caller already holds (the app's cached ones, the
+    API's shared knowledge base); a knowledge base handed in is the retriever even while it is empty, and the
+    rag modes run once it has documents. Without one, the home's knowledge base is opened when it has
+    documents; `retrieval=False` skips it (and its embedding model) for base/tuned only."""
+    if knowledge_base is None and retrieval and has_documents(settings):
+        knowledge_base = open_knowledge_base(settings)
     options = settings.assistant
     return Assistant(
         generator or build_generator(settings),
-        retriever,
+        knowledge_base,
         top_k=options.top_k,
         min_score=abstention_threshold(settings),
         context_tokens=options.context_tokens,

@@ -12,7 +12,9 @@ the answer cites. The assistant abstains (abstention.py) when a retrieval mode's
 the relevance threshold (then without calling the model) or when the model's answer declines or is
 empty; an abstaining answer says so and names the nearest documents, which are its sources.
 
-The UI, the API and the CLI call only this class; it knows nothing about settings or storage.
+The UI, the API and the CLI call only this class; it knows nothing about settings or storage. It is built
+complete (assistant/builders.py): its retriever and the adapter tuned modes use are fixed at build time. A
+retriever may be empty when built: the retrieval modes run as soon as it holds documents (API uploads).
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ if TYPE_CHECKING:  # the generation module pulls in torch and transformers
 
 
 class Retriever(Protocol):
-    """Anything with `search(query, k)`, best first; a `KnowledgeBase` is one."""
+    """Anything with `search(query, k)`, best first, and `documents()`; a `KnowledgeBase` is one."""
 
     def search(self, query: str, k: int) -> Sequence[Hit]: ...
+
+    def documents(self) -> Sequence[object]: ...
 
 
 class AssistantError(ValueError):
@@ -77,7 +81,7 @@ class Assistant:
         default_adapter: str | None = None,
     ) -> None:
         self.generator = generator
-        self.retriever = retriever
+        self._retriever = retriever
         self.top_k = top_k
         self.min_score = min_score
         self.context_tokens = context_tokens
@@ -86,7 +90,20 @@ class Assistant:
         self.history_turns = history_turns
         self.domain = domain
         self.abstain_message = abstain_message
-        self.default_adapter = default_adapter
+        self._default_adapter = default_adapter
+
+    @property
+    def retriever(self) -> Retriever | None:
+        return self._retriever
+
+    @property
+    def default_adapter(self) -> str | None:
+        """The adapter tuned modes use when a call names none."""
+        return self._default_adapter
+
+    def has_documents(self) -> bool:
+        """Whether the retrieval modes can run: the retriever holds documents now."""
+        return self._retriever is not None and bool(self._retriever.documents())
 
     def answer(
         self,
@@ -166,7 +183,7 @@ class Assistant:
             raise AssistantError(f"--mode {mode!r}: use one of {', '.join(MODES)}")
         if not question.strip():
             raise AssistantError("the question is empty; ask something")
-        if uses_retrieval(mode) and self.retriever is None:
+        if uses_retrieval(mode) and not self.has_documents():
             raise AssistantError(
                 f"mode {mode} needs a knowledge base, and it is empty; add documents with `tunedesk ingest PATH`"
             )
@@ -218,9 +235,9 @@ class Assistant:
         hits: list[Hit] = []
         retrieved = time.perf_counter()
         if uses_retrieval(request.mode):
-            assert self.retriever is not None  # checked in _request
+            assert self._retriever is not None  # checked in _request
             query = retrieval_query(request.question, history, self.history_turns)
-            found = self.retriever.search(query, self.top_k)
+            found = self._retriever.search(query, self.top_k)
             hits = relevant(found, self.min_score)
             retrieved = time.perf_counter()
             answer.timings.retrieval_ms = _ms(request.started, retrieved)

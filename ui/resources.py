@@ -15,6 +15,7 @@ from assistant.builders import (
     build_embedder,
     build_generator,
     default_adapter,
+    has_documents,
     open_knowledge_base,
     open_storage,
 )
@@ -88,18 +89,15 @@ def training_in_progress(current: Settings) -> str | None:
     return None
 
 
-def has_documents(current: Settings) -> bool:
-    with open_knowledge_base(current, with_model=False) as listing:
-        return bool(listing.documents())
-
-
 def assistant(current: Settings) -> Assistant:
-    """The answering facade over the cached model and index; itself cheap, so built per run."""
+    """The answering facade over the cached model and index; itself cheap, so built per run, which picks up
+    a newly chosen adapter. The shared knowledge base (and its embedding model) instead of a second copy per
+    build; it reloads its index when documents change, so new uploads are searchable at once. An empty one
+    is left out, so that the embedding model loads only when there is something to search."""
     names = tuple(info.name for info in adapters(current))
-    built = build_assistant(current, generator=_generator(_key(current), names, current), retrieval=False)
-    if has_documents(current):
-        # The shared knowledge base (and its embedding model) instead of a second copy per build;
-        # it reloads its index when documents change, so new uploads are searchable at once.
-        built.retriever = knowledge_base(current)
-    built.default_adapter = chosen_adapter(current)
-    return built
+    return build_assistant(
+        current,
+        generator=_generator(_key(current), names, current),
+        knowledge_base=knowledge_base(current) if has_documents(current) else None,
+        retrieval=False,
+    )

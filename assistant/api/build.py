@@ -18,9 +18,7 @@ def build_app(settings: Settings) -> FastAPI:
     """Loads the model and the embedding model once; the knowledge base is shared by search, uploads and rag."""
     embedder = build_embedder(settings)
     knowledge_base = open_knowledge_base(settings, embedder=embedder)
-    assistant = build_assistant(settings, retrieval=False)
-    if knowledge_base.documents():
-        assistant.retriever = knowledge_base
+    assistant = build_assistant(settings, knowledge_base=knowledge_base)
     return create_app(
         assistant,
         knowledge_base,

@@ -36,7 +36,7 @@ class Served:
     def models(self) -> list[str]:
         generator = self.assistant.generator
         return served_models(
-            has_documents=self.assistant.retriever is not None,
+            has_documents=self.assistant.has_documents(),
             adapters=list(generator.adapters),
             default_adapter=self.assistant.default_adapter,
         )

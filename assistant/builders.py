@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.adapter_choice import choose_adapter, stored_choice, switchable
+from assistant.answer import Mode, uses_retrieval
+from assistant.availability import CLI_HINTS, Hints, unavailable
 from assistant.calibration import read_threshold
 from assistant.engine import Assistant
 from assistant.storage import Storage
@@ -107,6 +109,21 @@ def default_adapter(settings: Settings) -> str | None:
         list_adapters(settings.adapters_dir),
         configured=settings.assistant.adapter,
         active=stored_choice(settings.layout.active_adapter_file),
+    )
+
+
+def unavailable_reason(
+    settings: Settings, mode: Mode, *, training: str | None = None, hints: Hints = CLI_HINTS
+) -> str | None:
+    """Why `mode` cannot run with these settings (availability.py), found without loading a model; None
+    when it can. `training`: a training run in progress, which the tuned modes then say they wait for."""
+    return unavailable(
+        mode,
+        adapter=default_adapter(settings),
+        adapters=[info.name for info in peft_adapters(settings)],
+        has_documents=uses_retrieval(mode) and has_documents(settings),  # only then worth opening the index
+        training=training,
+        hints=hints,
     )
 
 

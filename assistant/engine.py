@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Protocol
 from assistant.abstention import declines, nearest_documents, relevant
 from assistant.answer import MODES, Answer, Hit, Mode, Source, uses_adapter, uses_retrieval
 from assistant.answer_filter import AnswerFilter, clean, mark_cited, stop_strings
+from assistant.availability import unavailable
 from assistant.prompts import Message, Prompt, build_prompt, retrieval_query
 
 if TYPE_CHECKING:  # the generation module pulls in torch and transformers
@@ -104,6 +105,16 @@ class Assistant:
     def has_documents(self) -> bool:
         """Whether the retrieval modes can run: the retriever holds documents now."""
         return self._retriever is not None and bool(self._retriever.documents())
+
+    def unavailable(self, mode: Mode, adapter: str | None = None) -> str | None:
+        """Why `mode` cannot run now with `adapter` (else the default one), or None (see availability.py)."""
+        return unavailable(
+            mode,
+            adapter=adapter or self._default_adapter,
+            adapters=self.generator.adapters,
+            # Only the retrieval modes look at it, and listing the documents is a database query.
+            has_documents=uses_retrieval(mode) and self.has_documents(),
+        )
 
     def answer(
         self,
@@ -183,21 +194,11 @@ class Assistant:
             raise AssistantError(f"--mode {mode!r}: use one of {', '.join(MODES)}")
         if not question.strip():
             raise AssistantError("the question is empty; ask something")
-        if uses_retrieval(mode) and not self.has_documents():
-            raise AssistantError(
-                f"mode {mode} needs a knowledge base, and it is empty; add documents with `tunedesk ingest PATH`"
-            )
-        if not uses_adapter(mode):
-            return _Request(question, mode, None, time.perf_counter())
-        adapter = adapter or self.default_adapter
-        known = self.generator.adapters
-        if adapter is None:
-            raise AssistantError(
-                f"mode {mode} needs a fine-tuned adapter and none exists yet; create one with `tunedesk train`"
-            )
-        if adapter not in known:
-            raise AssistantError(f"unknown adapter {adapter!r} (known: {', '.join(known) or 'none yet'})")
-        return _Request(question, mode, adapter, time.perf_counter())
+        problem = self.unavailable(mode, adapter)
+        if problem:
+            raise AssistantError(problem)
+        chosen = (adapter or self._default_adapter) if uses_adapter(mode) else None
+        return _Request(question, mode, chosen, time.perf_counter())
 
     def _answer_tokens(self, sampling: Sampling | None) -> int:
         """The longest answer this call may generate: the request's own limit, else the default. The prompt

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from assistant.adapter_choice import switchable
 from assistant.builders import (
     build_assistant,
     build_embedder,
@@ -26,6 +27,7 @@ from core.settings import Settings, SettingsError, load_settings
 from finetune.adapters import AdapterInfo, list_adapters
 from ingest.embeddings import Embedder
 from ingest.knowledge_base import KnowledgeBase
+from ui.modes import ModeCheck
 from ui.training_runs import list_runs
 
 
@@ -78,6 +80,17 @@ def adapters(current: Settings) -> list[AdapterInfo]:
 def chosen_adapter(current: Settings) -> str | None:
     """The adapter tuned modes use now (the rule in assistant/adapter_choice.py)."""
     return default_adapter(current)
+
+
+def mode_check(current: Settings) -> ModeCheck:
+    """What decides which modes the app offers now: adapter, documents, a training run in progress."""
+    adapter = chosen_adapter(current)
+    return ModeCheck(
+        adapter,
+        [info.name for info in switchable(adapters(current))],
+        has_documents(current),
+        None if adapter else training_in_progress(current),
+    )
 
 
 def training_in_progress(current: Settings) -> str | None:

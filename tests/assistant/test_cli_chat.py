@@ -61,7 +61,7 @@ def run(home: Path, *args: str, input: str | None = None):
         ),
         (
             ["ask", QUESTION, "--mode", "rag"],
-            "knowledge base in .* is empty; add them with `tunedesk ingest PATH`",
+            "needs documents and the knowledge base is empty; add them with `tunedesk ingest PATH`",
         ),
         (
             ["ask", QUESTION, "--mode", "sideways"],

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Protocol
 
 import faiss
 import numpy as np
@@ -23,20 +22,6 @@ _FILE_PATTERN = re.compile(r"^index-(\d+)\.faiss$")
 
 class IndexFileError(KnowledgeBaseError):
     """The index file of the committed generation is missing or unreadable."""
-
-
-class VectorIndex(Protocol):
-    dimension: int
-
-    def __len__(self) -> int: ...
-
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
-
-    def remove(self, ids: np.ndarray) -> int: ...
-
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
-
-    def ids(self) -> np.ndarray: ...
 
 
 class FlatIndex:

@@ -260,7 +260,8 @@ class AssistantSettings(Section):
         description="The fixed answer when no document is relevant; the model is not called.",
     )
     adapter: str | None = Field(
-        None, description="Adapter for tuned modes; default: the most recently trained."
+        None,
+        description="Adapter for tuned modes; default: the one chosen in the app, else the most recently trained.",
     )
     database: Path | None = Field(
         None, description="SQLite file for conversations and feedback; default: the one in the home folder."

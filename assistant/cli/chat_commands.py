@@ -24,7 +24,10 @@ from core.settings import Settings
 
 ModeOption = Annotated[str, typer.Option("--mode", "-m", help="base, rag, tuned or tuned+rag.")]
 AdapterOption = Annotated[
-    str | None, typer.Option("--adapter", "-a", help="Adapter for tuned modes (default: the newest).")
+    str | None,
+    typer.Option(
+        "--adapter", "-a", help="Adapter for tuned modes (default: the app's choice, else the newest)."
+    ),
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 # What can go wrong answering one question; each becomes a one-line error.

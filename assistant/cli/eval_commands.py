@@ -35,7 +35,10 @@ def eval_command(
     ctx: typer.Context,
     questions: Annotated[Path | None, typer.Argument(help="Evaluation questions, JSONL.")] = None,
     adapter: Annotated[
-        str | None, typer.Option("--adapter", "-a", help="Adapter for tuned modes (default: the newest).")
+        str | None,
+        typer.Option(
+            "--adapter", "-a", help="Adapter for tuned modes (default: the app's choice, else the newest)."
+        ),
     ] = None,
     modes: Annotated[
         list[str] | None,

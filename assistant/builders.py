@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from assistant.adapter_choice import choose_adapter, stored_choice, switchable
 from assistant.answer import Mode, uses_retrieval
-from assistant.availability import CLI_HINTS, Hints, unavailable
+from assistant.availability import unavailable
 from assistant.calibration import read_threshold
 from assistant.engine import Assistant
 from assistant.storage import Storage
@@ -112,18 +112,14 @@ def default_adapter(settings: Settings) -> str | None:
     )
 
 
-def unavailable_reason(
-    settings: Settings, mode: Mode, *, training: str | None = None, hints: Hints = CLI_HINTS
-) -> str | None:
-    """Why `mode` cannot run with these settings (availability.py), found without loading a model; None
-    when it can. `training`: a training run in progress, which the tuned modes then say they wait for."""
+def unavailable_reason(settings: Settings, mode: Mode) -> str | None:
+    """Why `mode` cannot run with these settings (availability.py, in the CLI's words), found without
+    loading a model; None when it can."""
     return unavailable(
         mode,
         adapter=default_adapter(settings),
         adapters=[info.name for info in peft_adapters(settings)],
         has_documents=uses_retrieval(mode) and has_documents(settings),  # only then worth opening the index
-        training=training,
-        hints=hints,
     )
 
 

@@ -68,4 +68,3 @@ def test_an_empty_home_has_no_adapter_and_no_documents(tmp_path, generator):
     engine = Assistant(generator, None, default_adapter=None)
     for mode in MODES:
         assert engine.unavailable(mode) == unavailable_reason(settings, mode)
-    assert "being trained" in unavailable_reason(settings, "tuned", training="**support** (step 1 of 2)")

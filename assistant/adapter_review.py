@@ -62,7 +62,7 @@ def promote(settings: Settings, name: str, active_before: str | None, *, generat
     if decision is None:
         decision = _compare(settings, name, active_before, generator)
     if decision.active is not None:
-        adapters.write_active(settings.home, decision.active, decision.reason)
+        adapters.write_active(settings.layout.active_adapter_file, decision.active, decision.reason)
     adapters.update_metrics(info.path, promotion=decision.to_dict())
     return decision
 

@@ -7,7 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.calibration import CALIBRATION_FILE, read_threshold
+from assistant.adapter_choice import choose_adapter, stored_choice, switchable
+from assistant.answer import Mode, uses_examples, uses_retrieval
+from assistant.availability import unavailable
+from assistant.calibration import read_threshold
 from assistant.engine import Assistant, AssistantError
 from assistant.fewshot_store import (
     ExamplesOnFirstUse,
@@ -22,7 +25,6 @@ from core.device import resolve_device
 from core.settings import Settings
 from ingest.embeddings import Embedder, SentenceTransformerEmbedder
 from ingest.knowledge_base import KnowledgeBase
-from ingest.retriever import KnowledgeBaseRetriever
 
 if TYPE_CHECKING:  # torch and transformers load only when a generator is built
     from assistant.generation import Generator
@@ -100,10 +102,6 @@ def build_training_context(settings: Settings) -> RaftContext:
     )
 
 
-def build_retriever(settings: Settings, *, k: int = 5) -> KnowledgeBaseRetriever:
-    return KnowledgeBaseRetriever(knowledge_base=open_knowledge_base(settings), k=k)
-
-
 # --- Assistant engine: generator, assistant facade, conversation storage -------------------------------
 
 
@@ -111,21 +109,33 @@ def peft_adapters(settings: Settings) -> list[AdapterInfo]:
     """The adapters a tuned mode can switch to; full fine-tunes are whole models, not adapters."""
     from finetune.adapters import list_adapters
 
-    return [info for info in list_adapters(settings.adapters_dir) if info.method != "full"]
+    return switchable(list_adapters(settings.adapters_dir))
 
 
 def default_adapter(settings: Settings) -> str | None:
-    """The configured adapter, else the active one (promoted or chosen, while it exists), else the most
-    recently trained one, else None."""
-    from finetune.adapters import read_active
+    """The adapter tuned modes use when a question names none, by the one rule of adapter_choice.py."""
+    from finetune.adapters import list_adapters
 
-    if settings.assistant.adapter:
-        return settings.assistant.adapter
-    adapters = sorted(peft_adapters(settings), key=lambda info: info.created)
-    active = read_active(settings.home).get("adapter")
-    if active in {info.name for info in adapters}:
-        return active
-    return adapters[-1].name if adapters else None
+    return choose_adapter(
+        list_adapters(settings.adapters_dir),
+        configured=settings.assistant.adapter,
+        active=stored_choice(settings.layout.active_adapter_file),
+    )
+
+
+def unavailable_reason(settings: Settings, mode: Mode) -> str | None:
+    """Why `mode` cannot run with these settings (availability.py, in the CLI's words), found without
+    loading a model; None when it can."""
+    if uses_examples(mode):
+        problem = fewshot_unavailable(settings)
+        if problem:
+            return problem
+    return unavailable(
+        mode,
+        adapter=default_adapter(settings),
+        adapters=[info.name for info in peft_adapters(settings)],
+        has_documents=uses_retrieval(mode) and has_documents(settings),  # only then worth opening the index
+    )
 
 
 def gguf_base_model(settings: Settings) -> Path | None:
@@ -202,7 +212,7 @@ def build_generator(settings: Settings) -> Generator:
 
 def abstention_threshold(settings: Settings) -> float:
     """The threshold `tunedesk calibrate` wrote into the home, else the `assistant.min_score` setting."""
-    calibrated = read_threshold(settings.home / CALIBRATION_FILE)
+    calibrated = read_threshold(settings.layout.calibration_file)
     return settings.assistant.min_score if calibrated is None else calibrated
 
 
@@ -210,19 +220,27 @@ def build_assistant(
     settings: Settings,
     *,
     generator: Generator | None = None,
+    knowledge_base: KnowledgeBase | None = None,
     retrieval: bool = True,
     held_out: Sequence[str] = (),
+    embedder: Embedder | None = None,
+    examples: ExamplesOnFirstUse | None = None,
 ) -> Assistant:
-    """The facade; `retrieval=False` skips the knowledge base (and its embedding model) for base/tuned only.
-    An empty knowledge base gives an assistant without a retriever, which refuses the rag modes. The
-    fewshot modes' examples load on first use; `held_out` questions (an evaluation's) are never shown."""
-    retriever = None
-    if retrieval and has_documents(settings):
-        retriever = open_knowledge_base(settings)
+    """The facade, complete: the generator, the retriever and the adapter tuned modes use (the rule in
+    adapter_choice.py), for the CLI, the API and the app alike.
+
+    `generator` and `knowledge_base` hand in objects the caller already holds (the app's cached ones, the
+    API's shared knowledge base); a knowledge base handed in is the retriever even while it is empty, and the
+    rag modes run once it has documents. Without one, the home's knowledge base is opened when it has
+    documents; `retrieval=False` skips it (and its embedding model) for base/tuned only. The fewshot modes'
+    examples load on first use (with `embedder` when given, to share one model; `examples` hands in the
+    caller's cached ones); `held_out` questions (an evaluation's) are never shown."""
+    if knowledge_base is None and retrieval and has_documents(settings):
+        knowledge_base = open_knowledge_base(settings)
     options = settings.assistant
     return Assistant(
         generator or build_generator(settings),
-        retriever,
+        knowledge_base,
         top_k=options.top_k,
         min_score=abstention_threshold(settings),
         context_tokens=options.context_tokens,
@@ -232,7 +250,7 @@ def build_assistant(
         abstain_message=options.abstain_message,
         default_adapter=default_adapter(settings),
         flag_invented_figures=options.flag_invented_figures,
-        examples=build_examples(settings, held_out=held_out),
+        examples=examples or build_examples(settings, embedder=embedder, held_out=held_out),
         fewshot_k=options.fewshot_k,
     )
 
@@ -335,7 +353,7 @@ def _store_matches(settings: Settings, embedding_model: str) -> bool:
 
 
 def open_storage(settings: Settings) -> Storage:
-    return Storage(settings.assistant.database or settings.home / "chat.sqlite3")
+    return Storage(settings.assistant.database or settings.layout.chat_database)
 
 
 def answer_time_prompt(settings: Settings, tokenizer) -> AnswerTimePrompt:

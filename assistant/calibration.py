@@ -25,7 +25,6 @@ from assistant.abstention import Calibration, calibrate
 from assistant.evaluation.questions import EvalQuestion
 from ingest.atomic import write_atomically
 
-CALIBRATION_FILE = "abstention.json"  # in the home folder; the builders read the threshold from it
 SCHEMA_VERSION = 1
 DEFAULT_SEED = 13
 DEFAULT_SHARE = 0.5  # of each class, for picking the threshold; the rest is held out

@@ -15,7 +15,9 @@ the answer cites. The assistant abstains (abstention.py) when a retrieval mode's
 the relevance threshold (then without calling the model) or when the model's answer declines or is
 empty; an abstaining answer says so and names the nearest documents, which are its sources.
 
-The UI, the API and the CLI call only this class; it knows nothing about settings or storage.
+The UI, the API and the CLI call only this class; it knows nothing about settings or storage. It is built
+complete (assistant/builders.py): its retriever and the adapter tuned modes use are fixed at build time. A
+retriever may be empty when built: the retrieval modes run as soon as it holds documents (API uploads).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from assistant.answer import (
     uses_retrieval,
 )
 from assistant.answer_filter import AnswerFilter, clean, mark_cited, stop_strings
+from assistant.availability import unavailable
 from assistant.grounding import invented_figures
 from assistant.prompts import Message, Prompt, build_prompt, retrieval_query
 
@@ -47,9 +50,11 @@ if TYPE_CHECKING:  # the generation module pulls in torch and transformers
 
 
 class Retriever(Protocol):
-    """Anything with `search(query, k)`, best first; a `KnowledgeBase` is one."""
+    """Anything with `search(query, k)`, best first, and `documents()`; a `KnowledgeBase` is one."""
 
     def search(self, query: str, k: int) -> Sequence[Hit]: ...
+
+    def documents(self) -> Sequence[object]: ...
 
 
 class ExamplePicker(Protocol):
@@ -100,7 +105,7 @@ class Assistant:
         fewshot_k: int = 3,
     ) -> None:
         self.generator = generator
-        self.retriever = retriever
+        self._retriever = retriever
         self.examples = examples
         self.fewshot_k = fewshot_k
         self.top_k = top_k
@@ -111,8 +116,36 @@ class Assistant:
         self.history_turns = history_turns
         self.domain = domain
         self.abstain_message = abstain_message
-        self.default_adapter = default_adapter
+        self._default_adapter = default_adapter
         self.flag_invented_figures = flag_invented_figures
+
+    @property
+    def retriever(self) -> Retriever | None:
+        return self._retriever
+
+    @property
+    def default_adapter(self) -> str | None:
+        """The adapter tuned modes use when a call names none."""
+        return self._default_adapter
+
+    def has_documents(self) -> bool:
+        """Whether the retrieval modes can run: the retriever holds documents now."""
+        return self._retriever is not None and bool(self._retriever.documents())
+
+    def unavailable(self, mode: Mode, adapter: str | None = None) -> str | None:
+        """Why `mode` cannot run now with `adapter` (else the default one), or None (see availability.py)."""
+        if uses_examples(mode) and self.examples is None:
+            return (
+                f"mode {mode} needs example exchanges and none are set up; build them with "
+                "`tunedesk fewshot-index TRANSCRIPTS` or set assistant.fewshot_data"
+            )
+        return unavailable(
+            mode,
+            adapter=adapter or self._default_adapter,
+            adapters=self.generator.adapters,
+            # Only the retrieval modes look at it, and listing the documents is a database query.
+            has_documents=uses_retrieval(mode) and self.has_documents(),
+        )
 
     def answer(
         self,
@@ -218,26 +251,11 @@ class Assistant:
             raise AssistantError(f"--mode {mode!r}: use one of {', '.join(MODES)}")
         if not question.strip():
             raise AssistantError("the question is empty; ask something")
-        if uses_retrieval(mode) and self.retriever is None:
-            raise AssistantError(
-                f"mode {mode} needs a knowledge base, and it is empty; add documents with `tunedesk ingest PATH`"
-            )
-        if uses_examples(mode) and self.examples is None:
-            raise AssistantError(
-                f"mode {mode} needs example exchanges and none are set up; build them with "
-                "`tunedesk fewshot-index TRANSCRIPTS` or set assistant.fewshot_data"
-            )
-        if not uses_adapter(mode):
-            return _Request(question, mode, None, time.perf_counter())
-        adapter = adapter or self.default_adapter
-        known = self.generator.adapters
-        if adapter is None:
-            raise AssistantError(
-                f"mode {mode} needs a fine-tuned adapter and none exists yet; create one with `tunedesk train`"
-            )
-        if adapter not in known:
-            raise AssistantError(f"unknown adapter {adapter!r} (known: {', '.join(known) or 'none yet'})")
-        return _Request(question, mode, adapter, time.perf_counter())
+        problem = self.unavailable(mode, adapter)
+        if problem:
+            raise AssistantError(problem)
+        chosen = (adapter or self._default_adapter) if uses_adapter(mode) else None
+        return _Request(question, mode, chosen, time.perf_counter())
 
     def _answer_tokens(self, sampling: Sampling | None) -> int:
         """The longest answer this call may generate: the request's own limit, else the default. The prompt
@@ -292,8 +310,8 @@ class Assistant:
             answer.timings.retrieval_ms = _ms(request.started, time.perf_counter())
         retrieved = time.perf_counter()
         if uses_retrieval(request.mode):
-            assert self.retriever is not None  # checked in _request
-            found = self.retriever.search(query, self.top_k)
+            assert self._retriever is not None  # checked in _request
+            found = self._retriever.search(query, self.top_k)
             hits = relevant(found, self.min_score)
             retrieved = time.perf_counter()
             answer.timings.retrieval_ms = _ms(request.started, retrieved)

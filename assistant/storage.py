@@ -159,11 +159,6 @@ class Storage:
             _insert_message(connection, conversation_id, "user", question)
             return _insert_message(connection, conversation_id, "assistant", answer.text, answer.to_dict())
 
-    def add_message(self, conversation_id: str, role: Literal["user", "assistant"], content: str) -> int:
-        with self._write() as connection:
-            self._require_conversation(connection, conversation_id)
-            return _insert_message(connection, conversation_id, role, content)
-
     def conversations(self) -> list[ConversationRecord]:
         with closing(self._connect()) as connection:
             rows = connection.execute(

@@ -26,6 +26,8 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
+from core.home import HomeLayout
+
 DEFAULT_CONFIG_FILE = Path("tunedesk.toml")
 ENV_PREFIX = "TUNEDESK_"
 ENV_DELIMITER = "__"
@@ -303,10 +305,11 @@ class AssistantSettings(Section):
         "unverified and counted as an abstention.",
     )
     adapter: str | None = Field(
-        None, description="Adapter for tuned modes; default: the most recently trained."
+        None,
+        description="Adapter for tuned modes; default: the one chosen in the app, else the most recently trained.",
     )
     database: Path | None = Field(
-        None, description="SQLite file for conversations and feedback; default <home>/chat.sqlite3."
+        None, description="SQLite file for conversations and feedback; default: the one in the home folder."
     )
     http_base_url: str = Field("http://127.0.0.1:8000/v1", description="OpenAI-compatible server, up to /v1.")
     http_api_key: str = Field("", description="Bearer token for the server; empty sends none.")
@@ -425,22 +428,26 @@ class Settings(BaseSettings):
             sources.append(_TomlValues(settings_cls, read_toml(toml_file)))
         return tuple(sources)
 
-    # Derived locations: every piece of state lives under `home`.
+    # Derived locations: every piece of state lives under `home` (core/home.py names each path).
+    @property
+    def layout(self) -> HomeLayout:
+        return HomeLayout(self.home)
+
     @property
     def index_dir(self) -> Path:
-        return self.home / "index"
+        return self.layout.index
 
     @property
     def models_dir(self) -> Path:
-        return self.home / "models"
+        return self.layout.models
 
     @property
     def adapters_dir(self) -> Path:
-        return self.home / "adapters"
+        return self.layout.adapters
 
     @property
     def fewshot_dir(self) -> Path:
-        return self.home / "fewshot"
+        return self.layout.fewshot
 
 
 class SettingsError(ValueError):

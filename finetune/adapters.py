@@ -26,7 +26,6 @@ from finetune.checkpoints import write_json_atomic
 from finetune.gguf_lora import GGUFExportError, export_gguf_lora, exportable
 
 INFO_NAME = "tunedesk_adapter.json"
-ACTIVE_FILE = "active_adapter.json"  # in the home: the adapter tuned modes use
 SCHEMA_VERSION = 1
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -152,20 +151,20 @@ def find_adapter(adapters_dir: Path, name: str) -> AdapterInfo:
     return read_info(folder)
 
 
-def read_active(home: Path) -> dict:
-    """The record of the active adapter in `home` ({"adapter", "reason"}), or {} when none was chosen or
-    the file is unreadable."""
+def read_active(path: Path) -> dict:
+    """The record of the active adapter in `path` (the home's active-adapter file: {"adapter", "reason"}),
+    or {} when none was chosen or the file is unreadable."""
     try:
-        record = json.loads((home / ACTIVE_FILE).read_text(encoding="utf-8"))
+        record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return record if isinstance(record, dict) else {}
 
 
-def write_active(home: Path, name: str, reason: str) -> None:
-    """Make `name` the adapter tuned modes use, saying why (promoted, kept, chosen by hand)."""
-    home.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(home / ACTIVE_FILE, {"adapter": name, "reason": reason})
+def write_active(path: Path, name: str, reason: str) -> None:
+    """Make `name` the adapter tuned modes use, saying why (promoted, kept, chosen by hand), in `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, {"adapter": name, "reason": reason})
 
 
 def update_metrics(folder: Path, **entries) -> dict:

@@ -74,7 +74,7 @@ def train_preference(
     from datasets import Dataset
 
     target = adapters.adapter_dir(settings.adapters_dir, name)
-    run_dir = settings.home / "runs" / name
+    run_dir = settings.layout.runs / name
     source = adapters.find_adapter(settings.adapters_dir, from_adapter)
     if source.method == "full":
         raise TrainError(

@@ -78,7 +78,7 @@ def train(
     """
     state = PartialState()
     target = adapters.adapter_dir(settings.adapters_dir, name)
-    run_dir = settings.home / "runs" / name
+    run_dir = settings.layout.runs / name
     if state.is_main_process:
         check_names(target, run_dir, resume=resume, force=force)
     state.wait_for_everyone()

@@ -17,8 +17,6 @@ from ingest.knowledge_base import IngestReport, KnowledgeBase, KnowledgeBaseErro
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.safety import safe_upload_name
 
-UPLOADS_FOLDER = "uploads"  # under home: the files the knowledge base was built from keep living here
-
 
 @dataclass(frozen=True)
 class Upload:

@@ -15,7 +15,6 @@ from typing import Any
 
 from assistant.answer import MODES
 
-EVAL_FOLDER = "eval"
 RESULTS, REPORT = "results.json", "report.md"
 
 
@@ -29,9 +28,9 @@ class EvalRun:
     error: str = ""  # why results.json could not be read
 
 
-def eval_runs(home: Path) -> list[EvalRun]:
-    """Every evaluation run with a results file, newest (by folder name, a timestamp) first."""
-    root = home / EVAL_FOLDER
+def eval_runs(root: Path) -> list[EvalRun]:
+    """Every evaluation run in `root` (the home's eval folder) with a results file, newest (by folder name,
+    a timestamp) first."""
     if not root.is_dir():
         return []
     folders = sorted((child for child in root.iterdir() if (child / RESULTS).is_file()), reverse=True)

@@ -1,64 +1,53 @@
 """Which answer modes the app can offer right now, and which one the chat starts in.
 
+The reason a mode cannot run is the one answer of assistant/availability.py, in the app's words.
 Knows nothing about Streamlit; the pages show the notice this returns.
 """
 
 from __future__ import annotations
 
-from assistant.answer import CORE_MODES, Mode, uses_adapter, uses_examples, uses_retrieval
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.answer import CORE_MODES, Mode, uses_examples
+from assistant.availability import APP_HINTS, unavailable
 
 PREFERRED_MODES: tuple[Mode, ...] = ("tuned+rag", "rag", "tuned", "base")
 
 
-def available_modes(has_adapter: bool, has_documents: bool) -> list[Mode]:
-    return [
-        mode
-        for mode in CORE_MODES  # the fewshot modes are an experiment, shown on the Compare page
-        if (has_adapter or not uses_adapter(mode)) and (has_documents or not uses_retrieval(mode))
-    ]
+@dataclass(frozen=True)
+class ModeCheck:
+    """What decides which modes can run now, found once per page run (ui/resources.py `mode_check`)."""
 
+    adapter: str | None  # the one tuned modes use (assistant/adapter_choice.py), None when there is none
+    adapters: Sequence[str]  # the adapters tuned modes can switch to
+    has_documents: bool
+    training: str | None = None  # a training run in progress, e.g. "**support** (step 3 of 24)"
+    fewshot_problem: str | None = None  # why there are no example exchanges for the fewshot modes
 
-def waiting_for(training: str) -> str:
-    return f"the adapter {training} is being trained; the tuned modes switch on when it is published"
-
-
-def default_mode(
-    has_adapter: bool, has_documents: bool, training: str | None = None
-) -> tuple[Mode, str | None]:
-    """The chat's starting mode (tuned+rag when possible) and a notice saying why it fell back, if it did.
-
-    `training` describes a training run in progress (e.g. "support (step 3 of 24)"), if there is one.
-    """
-    offered = available_modes(has_adapter, has_documents)
-    mode = next(mode for mode in PREFERRED_MODES if mode in offered)
-    missing = []
-    if not has_adapter:
-        missing.append(
-            waiting_for(training)
-            if training
-            else "no fine-tuned adapter exists yet (train one on the Training page)"
+    def unavailable(self, mode: Mode) -> str | None:
+        """Why `mode` cannot run now, or None when it can."""
+        if uses_examples(mode) and self.fewshot_problem:
+            return self.fewshot_problem
+        return unavailable(
+            mode,
+            adapter=self.adapter,
+            adapters=self.adapters,
+            has_documents=self.has_documents,
+            training=self.training,
+            hints=APP_HINTS,
         )
-    if not has_documents:
-        missing.append("the knowledge base is empty (add documents on the Documents page)")
+
+    def available(self) -> list[Mode]:
+        # The fewshot modes are an experiment, offered on the Compare page only.
+        return [mode for mode in CORE_MODES if self.unavailable(mode) is None]
+
+
+def default_mode(check: ModeCheck) -> tuple[Mode, str | None]:
+    """The chat's starting mode (tuned+rag when possible) and a notice saying why it fell back, if it did."""
+    offered = check.available()
+    mode = next(mode for mode in PREFERRED_MODES if mode in offered)
+    # tuned needs only the adapter and rag only the documents, so their reasons name each missing piece once.
+    missing = [reason for reason in (check.unavailable("tuned"), check.unavailable("rag")) if reason]
     notice = f"Answering in **{mode}** mode: " + "; ".join(missing) + "." if missing else None
     return mode, notice
-
-
-def unavailable_reason(
-    mode: Mode,
-    has_adapter: bool,
-    has_documents: bool,
-    training: str | None = None,
-    fewshot_problem: str | None = None,
-) -> str | None:
-    """Why `mode` cannot run now, or None when it can; `training` as in `default_mode`, `fewshot_problem`
-    why there are no example exchanges (None: there are)."""
-    if uses_examples(mode) and fewshot_problem:
-        return fewshot_problem
-    if uses_adapter(mode) and not has_adapter:
-        if training:
-            return waiting_for(training)
-        return "needs a fine-tuned adapter; train one on the Training page"
-    if uses_retrieval(mode) and not has_documents:
-        return "needs documents; add some on the Documents page"
-    return None

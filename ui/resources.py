@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import streamlit as st
 
+from assistant.adapter_choice import switchable
 from assistant.builders import (
     build_assistant,
     build_embedder,
     build_examples,
     build_generator,
+    default_adapter,
     fewshot_store_version,
     fewshot_unavailable,
+    has_documents,
     open_knowledge_base,
     open_storage,
 )
@@ -28,7 +31,7 @@ from core.settings import Settings, SettingsError, load_settings
 from finetune.adapters import AdapterInfo, list_adapters
 from ingest.embeddings import Embedder
 from ingest.knowledge_base import KnowledgeBase
-from ui.adapter_choice import active_adapter
+from ui.modes import ModeCheck
 from ui.training_runs import list_runs
 
 
@@ -86,13 +89,25 @@ def adapters(current: Settings) -> list[AdapterInfo]:
 
 
 def chosen_adapter(current: Settings) -> str | None:
-    """The adapter tuned modes use now: the one chosen on the Training page, else the newest."""
-    return active_adapter(current.home, adapters(current), current.assistant.adapter)
+    """The adapter tuned modes use now (the rule in assistant/adapter_choice.py)."""
+    return default_adapter(current)
+
+
+def mode_check(current: Settings) -> ModeCheck:
+    """What decides which modes the app offers now: adapter, documents, a training run in progress."""
+    adapter = chosen_adapter(current)
+    return ModeCheck(
+        adapter,
+        [info.name for info in switchable(adapters(current))],
+        has_documents(current),
+        None if adapter else training_in_progress(current),
+        fewshot_problem(current),
+    )
 
 
 def training_in_progress(current: Settings) -> str | None:
     """The adapter a run in this home is training now, with its step (e.g. "support (step 3 of 24)"), or None."""
-    for run in list_runs(current.home):
+    for run in list_runs(current.layout.training):
         if run.active:
             step = f"step {run.step} of {run.max_steps}" if run.max_steps else run.status
             return f"**{run.name}** ({step})"
@@ -104,19 +119,16 @@ def fewshot_problem(current: Settings) -> str | None:
     return fewshot_unavailable(current)
 
 
-def has_documents(current: Settings) -> bool:
-    with open_knowledge_base(current, with_model=False) as listing:
-        return bool(listing.documents())
-
-
 def assistant(current: Settings) -> Assistant:
-    """The answering facade over the cached model and index; itself cheap, so built per run."""
+    """The answering facade over the cached model and index; itself cheap, so built per run, which picks up
+    a newly chosen adapter. The shared knowledge base (and its embedding model) instead of a second copy per
+    build; it reloads its index when documents change, so new uploads are searchable at once. An empty one
+    is left out, so that the embedding model loads only when there is something to search."""
     names = tuple(info.name for info in adapters(current))
-    built = build_assistant(current, generator=_generator(_key(current), names, current), retrieval=False)
-    if has_documents(current):
-        # The shared knowledge base (and its embedding model) instead of a second copy per build;
-        # it reloads its index when documents change, so new uploads are searchable at once.
-        built.retriever = knowledge_base(current)
-    built.default_adapter = chosen_adapter(current)
-    built.examples = _examples(_key(current), fewshot_store_version(current), current)
-    return built
+    return build_assistant(
+        current,
+        generator=_generator(_key(current), names, current),
+        knowledge_base=knowledge_base(current) if has_documents(current) else None,
+        retrieval=False,
+        examples=_examples(_key(current), fewshot_store_version(current), current),
+    )

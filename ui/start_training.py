@@ -15,7 +15,7 @@ from pathlib import Path
 
 from core.settings import SettingsError, load_settings, override
 from finetune.adapters import AdapterError, adapter_dir, list_adapters
-from ui.training_runs import RunError, read_run, runs_folder, start_run
+from ui.training_runs import RunError, read_run, start_run
 
 POLL_S = 10.0  # progress is written once per optimiser step, which takes several seconds on a CPU
 
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, AdapterError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    folder = runs_folder(settings.home) / args.name
+    folder = settings.layout.training / args.name
     if _published(settings.adapters_dir, args.name):
         print(f"adapter {args.name} exists in {settings.adapters_dir}; not training it again")
         return 0

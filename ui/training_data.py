@@ -17,8 +17,6 @@ from ingest.document import IngestError
 from ingest.safety import safe_upload_name
 from ingest.uploads import Upload
 
-UPLOADED_TRANSCRIPTS = "transcripts"  # under home
-
 __all__ = ["TRANSCRIPT_SUFFIXES", "adapter_rows", "check_data", "data_files", "save_transcripts"]
 
 
@@ -36,9 +34,10 @@ def data_files(root: Path) -> list[Path]:
 
 
 def save_transcripts(
-    uploads: Sequence[Upload], home: Path, *, max_bytes: int
+    uploads: Sequence[Upload], folder: Path, *, max_bytes: int
 ) -> tuple[list[Path], list[str]]:
-    """Save uploaded transcripts under `<home>/transcripts/`; returns the saved paths and one error per refused file."""
+    """Save uploaded transcripts in `folder` (the home's transcripts folder); returns the saved paths and one
+    error per refused file."""
     saved, errors = [], []
     for upload in uploads:
         try:
@@ -54,7 +53,7 @@ def save_transcripts(
         except IngestError as error:
             errors.append(str(error))
             continue
-        target = home / UPLOADED_TRANSCRIPTS / name
+        target = folder / name
         write_bytes_atomically(target, upload.data)
         saved.append(target)
     return saved, errors

@@ -26,7 +26,6 @@ from core.settings import Settings
 from finetune.adapters import adapter_dir
 from finetune.checkpoints import write_json_atomic
 
-TRAINING_FOLDER = "training"
 REQUEST, PROGRESS, LOG = "request.json", "progress.json", "train.log"
 ACTIVE = ("starting", "preparing", "training", "finishing", "checking")
 
@@ -59,10 +58,6 @@ class RunProgress:
         return min(1.0, self.step / self.max_steps) if self.max_steps > 0 else 0.0
 
 
-def runs_folder(home: Path) -> Path:
-    return home / TRAINING_FOLDER
-
-
 def start_run(settings: Settings, data: Sequence[Path], name: str, *, force: bool = False) -> RunProgress:
     """Start training adapter `name` on `data` in a background process and return its first progress."""
     adapter_dir(settings.adapters_dir, name)  # refuses a bad name before anything is written
@@ -71,7 +66,7 @@ def start_run(settings: Settings, data: Sequence[Path], name: str, *, force: boo
         raise RunError(
             f"training data: {'no files chosen' if not data else 'no such file: ' + ', '.join(missing)}"
         )
-    folder = runs_folder(settings.home) / name
+    folder = settings.layout.training / name
     if folder.is_dir() and read_run(folder).active:
         raise RunError(f"a run named {name!r} is already going; wait for it or stop it first")
     folder.mkdir(parents=True, exist_ok=True)
@@ -132,9 +127,8 @@ def read_run(folder: Path) -> RunProgress:
     return run
 
 
-def list_runs(home: Path) -> list[RunProgress]:
-    """Every run started from the app, newest first."""
-    folder = runs_folder(home)
+def list_runs(folder: Path) -> list[RunProgress]:
+    """Every run started from the app, newest first; `folder` is the home's training folder."""
     if not folder.is_dir():
         return []
     runs = [read_run(child) for child in folder.iterdir() if (child / REQUEST).is_file()]

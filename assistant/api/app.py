@@ -45,7 +45,7 @@ def create_app(
     max_file_bytes: int,
 ) -> FastAPI:
     """`storage=None` stores nothing; `knowledge_base=None` turns off search and uploads, `embedder=None`
-    embeddings. The assistant answers in the rag modes once it has a retriever (uploads set one)."""
+    embeddings. The assistant answers in the rag modes once its retriever has documents (uploads add them)."""
     app = FastAPI(title="Tunedesk", version="1", summary="OpenAI-compatible API of a Tunedesk assistant")
     app.state.served = Served(
         assistant=assistant,

@@ -31,7 +31,6 @@ from ingest.atomic import write_text_atomically
 
 log = logging.getLogger(__name__)
 KEY_PREFIX = "tdk-"
-KEYS_FILE = "api_keys.json"
 SCHEMA_VERSION = 1
 NAME_LIMIT = 64
 

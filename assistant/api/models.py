@@ -2,16 +2,17 @@
 `tunedesk-tuned-rag`, `tunedesk-fewshot`, `tunedesk-fewshot-rag`, and per adapter `tunedesk-tuned:<adapter>`
 and `tunedesk-tuned-rag:<adapter>` ("+" of a mode is written "-", as in every name).
 
-A name without an adapter uses the default one (the configured or newest). Only modes that can run
-now are listed: retrieval modes need documents, tuned modes an adapter, fewshot modes example exchanges.
+A name without an adapter uses the default one (assistant/adapter_choice.py). Only modes that can run
+now are listed, by the engine's own answer (assistant/availability.py): retrieval modes need documents,
+tuned modes an adapter that exists, fewshot modes example exchanges.
 Knows nothing about HTTP beyond the error it raises for an unknown name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from assistant.answer import MODES, Mode, uses_adapter, uses_examples, uses_retrieval
+from assistant.answer import MODES, Mode, uses_adapter
 from assistant.api.errors import APIError
 
 PREFIX = "tunedesk-"
@@ -23,18 +24,17 @@ def model_name(mode: Mode, adapter: str | None = None) -> str:
 
 
 def served_models(
-    *, has_documents: bool, adapters: Sequence[str], default_adapter: str | None, has_examples: bool
+    unavailable: Callable[[Mode, str | None], str | None], adapters: Sequence[str]
 ) -> list[str]:
+    """The names that can answer now; `unavailable(mode, adapter)` is the engine's `Assistant.unavailable`."""
     names = []
     for mode in MODES:
-        if (uses_retrieval(mode) and not has_documents) or (uses_examples(mode) and not has_examples):
-            continue
-        if not uses_adapter(mode):
+        if unavailable(mode, None) is None:
             names.append(model_name(mode))
-            continue
-        if default_adapter is not None:
-            names.append(model_name(mode))
-        names.extend(model_name(mode, adapter) for adapter in adapters)
+        if uses_adapter(mode):
+            names.extend(
+                model_name(mode, adapter) for adapter in adapters if unavailable(mode, adapter) is None
+            )
     return names
 
 

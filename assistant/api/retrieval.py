@@ -121,8 +121,5 @@ def _encoded(vector: Any, encoding_format: str) -> list[float] | str:
 
 
 def _ingest(served: Served, knowledge_base: KnowledgeBase, uploads: list[Upload]) -> list[FileResult]:
-    results = ingest_uploads(knowledge_base, uploads, served.upload_dir, max_bytes=served.max_file_bytes)
-    # A server started on an empty knowledge base answers in the rag modes once it has documents.
-    if served.assistant.retriever is None and knowledge_base.documents():
-        served.assistant.retriever = knowledge_base
-    return results
+    # The assistant searches this knowledge base, so the rag modes run as soon as it has documents.
+    return ingest_uploads(knowledge_base, uploads, served.upload_dir, max_bytes=served.max_file_bytes)

@@ -34,13 +34,7 @@ class Served:
     max_file_bytes: int  # per uploaded file
 
     def models(self) -> list[str]:
-        generator = self.assistant.generator
-        return served_models(
-            has_documents=self.assistant.retriever is not None,
-            adapters=list(generator.adapters),
-            default_adapter=self.assistant.default_adapter,
-            has_examples=self.assistant.examples is not None,
-        )
+        return served_models(self.assistant.unavailable, list(self.assistant.generator.adapters))
 
 
 def served_of(request: Request) -> Served:

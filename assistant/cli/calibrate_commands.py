@@ -18,7 +18,6 @@ import typer
 
 from assistant.builders import open_knowledge_base
 from assistant.calibration import (
-    CALIBRATION_FILE,
     DEFAULT_SEED,
     DEFAULT_SHARE,
     CalibrationError,
@@ -77,7 +76,7 @@ def calibrate_command(
 
         chosen = choose_threshold(split.calibration, best_score)
         held_out = measure(split.held_out, best_score, chosen.threshold)
-    path = settings.home / CALIBRATION_FILE
+    path = settings.layout.calibration_file
     retriever = {"embedding_model": settings.embedding.model, "top_k": top_k}
     write_calibration(path, split, chosen, held_out, questions_file=questions.name, retriever=retriever)
     if as_json:

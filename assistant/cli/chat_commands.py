@@ -14,15 +14,8 @@ from typing import Annotated
 
 import typer
 
-from assistant.answer import MODES, Answer, Mode, uses_adapter, uses_examples, uses_retrieval
-from assistant.builders import (
-    build_assistant,
-    default_adapter,
-    fewshot_unavailable,
-    open_knowledge_base,
-    open_storage,
-    peft_adapters,
-)
+from assistant.answer import MODES, Answer, Mode, uses_adapter, uses_retrieval
+from assistant.builders import build_assistant, open_storage, unavailable_reason
 from assistant.cli.context import fail, settings_of
 from assistant.engine import AssistantError
 from assistant.generation import GenerationError
@@ -33,7 +26,10 @@ ModeOption = Annotated[
     str, typer.Option("--mode", "-m", help="base, rag, tuned, tuned+rag, fewshot or fewshot+rag.")
 ]
 AdapterOption = Annotated[
-    str | None, typer.Option("--adapter", "-a", help="Adapter for tuned modes (default: the newest).")
+    str | None,
+    typer.Option(
+        "--adapter", "-a", help="Adapter for tuned modes (default: the app's choice, else the newest)."
+    ),
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 # What can go wrong answering one question; each becomes a one-line error.
@@ -66,7 +62,7 @@ def ask(
             f"--adapter {adapter!r}: mode {chosen} uses no adapter; "
             "use --mode tuned or tuned+rag, or leave out --adapter"
         )
-    problem = unavailable(settings, chosen)
+    problem = unavailable_reason(settings, chosen)
     if problem:
         fail(problem)
     assistant = build_assistant(settings, retrieval=uses_retrieval(chosen))
@@ -93,7 +89,7 @@ def compare(
     """Answer QUESTION in every mode and show the answers side by side (modes that cannot run say why)."""
     settings = settings_of(ctx, **{"assistant.adapter": adapter})
     _check_adapter(settings, adapter)
-    problems = {mode: unavailable(settings, mode) for mode in MODES}
+    problems = {mode: unavailable_reason(settings, mode) for mode in MODES}
     runnable = [mode for mode in MODES if not problems[mode]]
     if not runnable:
         fail("; ".join(problem for problem in problems.values() if problem))
@@ -123,7 +119,7 @@ def chat(
     settings = settings_of(ctx, **{"assistant.adapter": adapter})
     current = _mode(mode)
     _check_adapter(settings, adapter)  # any mode: /mode may switch to a tuned one later
-    problem = unavailable(settings, current)
+    problem = unavailable_reason(settings, current)
     if problem:
         fail(problem)
     assistant = build_assistant(settings)
@@ -146,7 +142,7 @@ def chat(
             continue
         if line.startswith("/mode"):
             wanted = line.removeprefix("/mode").strip()
-            problem = unavailable(settings, wanted) if wanted in MODES else f"unknown mode {wanted!r}"
+            problem = unavailable_reason(settings, wanted) if wanted in MODES else f"unknown mode {wanted!r}"
             if problem:
                 typer.echo(f"error: {problem}", err=True)
             else:
@@ -168,36 +164,13 @@ def chat(
         history += [{"role": "user", "content": line}, {"role": "assistant", "content": last.text}]
 
 
-def unavailable(settings: Settings, mode: Mode) -> str | None:
-    """Why `mode` cannot run with these settings, checked before any model is loaded; None when it can."""
-    if uses_adapter(mode):
-        names = [info.name for info in peft_adapters(settings)]
-        chosen = default_adapter(settings)
-        if chosen is None:
-            return f"mode {mode} needs a fine-tuned adapter and none exists yet; create one with `tunedesk train`"
-        if chosen not in names:
-            return f"unknown adapter {chosen!r} (known: {', '.join(names) or 'none yet'})"
-    if uses_examples(mode):
-        problem = fewshot_unavailable(settings)
-        if problem:
-            return problem
-    if uses_retrieval(mode):
-        with open_knowledge_base(settings, with_model=False) as knowledge_base:
-            if not knowledge_base.documents():
-                return (
-                    f"mode {mode} needs documents and the knowledge base in {knowledge_base.directory} is empty; "
-                    "add them with `tunedesk ingest PATH`"
-                )
-    return None
-
-
 def _check_adapter(settings: Settings, adapter: str | None) -> None:
-    """Fail when `--adapter` names an adapter that does not exist."""
+    """Fail when `--adapter` names an adapter that does not exist (`settings` carry it as assistant.adapter)."""
     if adapter is None:
         return
-    names = [info.name for info in peft_adapters(settings)]
-    if adapter not in names:
-        fail(f"unknown adapter {adapter!r} (known: {', '.join(names) or 'none yet'})")
+    problem = unavailable_reason(settings, "tuned")  # the mode that needs nothing but the adapter
+    if problem:
+        fail(problem)
 
 
 def _mode(mode: str) -> Mode:

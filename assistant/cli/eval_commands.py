@@ -35,7 +35,10 @@ def eval_command(
     ctx: typer.Context,
     questions: Annotated[Path | None, typer.Argument(help="Evaluation questions, JSONL.")] = None,
     adapter: Annotated[
-        str | None, typer.Option("--adapter", "-a", help="Adapter for tuned modes (default: the newest).")
+        str | None,
+        typer.Option(
+            "--adapter", "-a", help="Adapter for tuned modes (default: the app's choice, else the newest)."
+        ),
     ] = None,
     modes: Annotated[
         list[str] | None,
@@ -211,7 +214,7 @@ def _compare(run_a: Path, run_b: Path) -> None:
 
 def _modes(requested: list[str] | None, settings) -> list[Mode]:
     """The requested modes in canonical order; by default every mode that can run (tuned ones need an adapter)."""
-    from assistant.cli.chat_commands import unavailable
+    from assistant.builders import unavailable_reason
 
     names = [part.strip() for item in requested or [] for part in item.split(",") if part.strip()]
     unknown = [name for name in names if name not in MODES]
@@ -220,7 +223,7 @@ def _modes(requested: list[str] | None, settings) -> list[Mode]:
     chosen = [mode for mode in MODES if mode in names] if names else list(MODES)
     runnable = []
     for mode in chosen:
-        problem = unavailable(settings, mode)
+        problem = unavailable_reason(settings, mode)
         if problem and names:
             fail(problem)
         if problem:

@@ -296,7 +296,7 @@ def activate_command(
         fail(str(error))
     if info.method == "full":
         fail(f"adapter {name!r} is a full fine-tune; tuned modes switch between LoRA adapters only")
-    write_active(settings.home, name, "activated by hand (tunedesk adapters activate)")
+    write_active(settings.layout.active_adapter_file, name, "activated by hand (tunedesk adapters activate)")
     typer.echo(f"active adapter: {name}")
     if settings.assistant.adapter and settings.assistant.adapter != name:
         typer.echo(

@@ -78,7 +78,7 @@ def evaluate(
         "answers": records,
     }
     _add_perplexity_to_modes(results["modes"], results["model"])
-    folder = out or settings.home / "eval" / created.strftime("%Y%m%d-%H%M%S")
+    folder = out or settings.layout.eval / created.strftime("%Y%m%d-%H%M%S")
     write_run(folder, results, loss_curves=_loss_curves(settings, adapter))
     return EvalResult(folder, results)
 

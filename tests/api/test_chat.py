@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.api.models import parse_model
+
 QUESTION = "How many days do I have to return a router for a full refund?"
 OFF_TOPIC = "zebra quantum tuba saxophone?"
 # model name -> (mode, adapter) it must run
@@ -34,6 +36,18 @@ def test_models_lists_every_mode_and_adapter_and_the_embedding_model(
         "tunedesk-tuned-rag:beta",
         hashing_embedder.name,
     ]
+
+
+def test_models_leave_out_what_the_engine_would_refuse(make_app, serve, client, generator):
+    from assistant.engine import Assistant
+
+    # The setting names an adapter that is gone, and there are no documents: the engine refuses those
+    # names, so they are not offered.
+    refusing = Assistant(generator, None, default_adapter="gamma")
+    with serve(make_app(assistant=refusing)) as url:
+        names = [model.id for model in client(url).models.list()]
+    assert names[:3] == ["tunedesk-base", "tunedesk-tuned:alpha", "tunedesk-tuned:beta"]
+    assert all(refusing.unavailable(*parse_model(name, names)) is None for name in names[:3])
 
 
 @pytest.mark.parametrize("model", list(MODELS))

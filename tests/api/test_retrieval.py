@@ -56,7 +56,7 @@ def empty_server(generator, hashing_embedder, storage, keys, tmp_path, serve):
 
     def start(**api):
         knowledge_base = KnowledgeBase(tmp_path / "index", hashing_embedder)
-        assistant = Assistant(generator, None, min_score=0.2, max_new_tokens=4)
+        assistant = Assistant(generator, knowledge_base, min_score=0.2, max_new_tokens=4)
         app = create_app(
             assistant,
             knowledge_base,

@@ -19,7 +19,10 @@ def test_build_app_serves_a_fresh_home(tiny_model_dir, tmp_path, serve, client):
         model={"base": str(tiny_model_dir)},
         generation={"max_new_tokens": 3},
     )
-    with serve(build_app(settings)) as url:
+    app = build_app(settings)
+    served = app.state.served
+    assert served.assistant.retriever is served.knowledge_base  # built complete, nothing set afterwards
+    with serve(app) as url:
         api = client(url)
         names = [model.id for model in api.models.list()]
         reply = api.chat.completions.create(

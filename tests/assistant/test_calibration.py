@@ -11,7 +11,6 @@ import pytest
 from typer.testing import CliRunner
 
 from assistant.calibration import (
-    CALIBRATION_FILE,
     CalibrationError,
     choose_threshold,
     measure,
@@ -96,7 +95,7 @@ def test_the_file_round_trips_and_a_broken_one_is_a_clear_error(tmp_path):
     split = split_questions(questions(), share=0.5, seed=1)
     chosen = choose_threshold(split.calibration, lambda question: 0.9 if question in ANSWERABLE else 0.1)
     held_out = measure(split.held_out, lambda question: 0.5, chosen.threshold)
-    path = tmp_path / CALIBRATION_FILE
+    path = tmp_path / "abstention.json"
     write_calibration(path, split, chosen, held_out, questions_file="q.jsonl", retriever={"top_k": 3})
     record = json.loads(path.read_text())
     assert read_threshold(path) == record["threshold"] == chosen.threshold == pytest.approx(0.5)
@@ -104,7 +103,7 @@ def test_the_file_round_trips_and_a_broken_one_is_a_clear_error(tmp_path):
     assert record["held_out_ids"] == [question.id for question in split.held_out]
     assert read_threshold(tmp_path / "missing.json") is None
     path.write_text('{"threshold": "high"}')
-    with pytest.raises(CalibrationError, match=f"{CALIBRATION_FILE}: field 'threshold' must be a number"):
+    with pytest.raises(CalibrationError, match="abstention.json: field 'threshold' must be a number"):
         read_threshold(path)
     path.write_text("{not json")
     with pytest.raises(CalibrationError, match="run `tunedesk calibrate` again or delete it"):
@@ -157,7 +156,7 @@ def test_calibrate_writes_the_threshold_and_ask_uses_it(home, env, tmp_path, mon
     )
     assert result.exit_code == 0, result.output
     assert "held out 4 questions: abstention recall" in result.stdout
-    path = home / CALIBRATION_FILE
+    path = home / "abstention.json"
     record = json.loads(path.read_text())
     assert record["seed"] == 5 and len(record["calibration_ids"]) == len(record["held_out_ids"]) == 4
     assert abstention_threshold(load_settings(home=home)) == record["threshold"]
@@ -187,7 +186,7 @@ def test_calibrate_skips_a_bad_line_says_so_and_still_writes(home, env, tmp_path
     result = CliRunner().invoke(app, ["--home", str(home), "calibrate", str(questions_file)])
     assert result.exit_code == 1
     assert "warning: skipped questions.jsonl:3: field 'kind'" in result.stderr
-    assert read_threshold(home / CALIBRATION_FILE) is not None
-    (home / CALIBRATION_FILE).unlink()
+    assert read_threshold(home / "abstention.json") is not None
+    (home / "abstention.json").unlink()
     missing = CliRunner().invoke(app, ["--home", str(home), "calibrate", str(tmp_path / "nope.jsonl")])
     assert missing.exit_code == 2 and "QUESTIONS: no such file" in missing.stderr

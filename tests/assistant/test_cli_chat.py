@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from assistant.adapter_choice import store_choice
 from assistant.answer import CORE_MODES, MODES
 from assistant.cli.app import app
 from assistant.storage import Storage
+from core.home import HomeLayout
 
 QUESTION = "How many days do I have to return a router for a full refund?"
 
@@ -59,7 +61,7 @@ def run(home: Path, *args: str, input: str | None = None):
         ),
         (
             ["ask", QUESTION, "--mode", "rag"],
-            "knowledge base in .* is empty; add them with `tunedesk ingest PATH`",
+            "needs documents and the knowledge base is empty; add them with `tunedesk ingest PATH`",
         ),
         (
             ["ask", QUESTION, "--mode", "sideways"],
@@ -118,6 +120,17 @@ def test_ask_json_is_the_answer_contract_and_uses_the_newest_adapter(full_home, 
     assert payload["mode"] == "tuned+rag" and payload["adapter"] == "beta"  # beta is the newer adapter
     assert payload["sources"][0]["title"] == "Returns policy" and payload["sources"][0]["score"] > 0.35
     assert 0 < payload["completion_tokens"] <= 6 and isinstance(payload["answer"], str)
+
+
+def test_ask_uses_the_adapter_chosen_in_the_app_unless_one_is_named(full_home, env):
+    store_choice(HomeLayout(full_home).active_adapter_file, "alpha")  # the older one
+    try:
+        chosen = run(full_home, "ask", QUESTION, "--mode", "tuned", "--json")
+        named = run(full_home, "ask", QUESTION, "--mode", "tuned", "--adapter", "beta", "--json")
+    finally:
+        HomeLayout(full_home).active_adapter_file.unlink()
+    assert chosen.exit_code == 0 and json.loads(chosen.stdout)["adapter"] == "alpha"
+    assert named.exit_code == 0 and json.loads(named.stdout)["adapter"] == "beta"
 
 
 def test_ask_streams_text_then_sources(full_home, env):

@@ -91,7 +91,7 @@ def test_a_worse_adapter_is_kept_but_not_promoted(two_adapters):
     home, settings = two_adapters
     compare = override(settings, **{"training.promote_metric": "perplexity"})
     first = promote(compare, "strong", None)
-    assert first.promoted and read_active(home)["adapter"] == "strong"
+    assert first.promoted and read_active(home / "active_adapter.json")["adapter"] == "strong"
 
     decision = promote(compare, "weak", "strong")
 
@@ -119,7 +119,7 @@ def test_the_cli_lists_the_decision_and_activate_overrides_it(two_adapters):
     activated = runner.invoke(app, ["--home", str(home), "adapters", "activate", "weak"])
     assert activated.exit_code == 0, activated.output
     assert default_adapter(settings) == "weak"
-    assert read_active(home)["reason"].startswith("activated by hand")
+    assert read_active(home / "active_adapter.json")["reason"].startswith("activated by hand")
 
     unknown = runner.invoke(app, ["--home", str(home), "adapters", "activate", "ghost"])
     assert unknown.exit_code == 1 and "unknown adapter 'ghost'" in unknown.output
@@ -137,7 +137,7 @@ def test_a_better_adapter_is_promoted_on_answer_metrics(two_adapters):
     assert decision.metric == "token_f1" and decision.questions == len(QUESTIONS)
     assert 0.0 <= decision.new_score <= 1.0 and 0.0 <= decision.active_score <= 1.0
     assert decision.promoted == (decision.new_score >= decision.active_score)
-    assert read_active(home)["adapter"] == decision.active
+    assert read_active(home / "active_adapter.json")["adapter"] == decision.active
 
 
 def test_without_a_metric_the_new_adapter_is_promoted_and_says_why(two_adapters):

@@ -1,43 +1,33 @@
-"""Small pieces of the app: mode fallback, the stored adapter choice, the password check, run liveness."""
+"""Small pieces of the app: mode fallback, the password check, run liveness."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-from finetune.adapters import ACTIVE_FILE, AdapterInfo
-from ui.adapter_choice import active_adapter, store_choice, stored_choice
 from ui.auth import password_matches
-from ui.modes import available_modes, default_mode, unavailable_reason
+from ui.modes import ModeCheck, default_mode
 from ui.training_runs import read_run, write_progress
 
 
-def adapter(name: str, created: str) -> AdapterInfo:
-    return AdapterInfo(name, None, "base", "lora", created, "hash", {})
-
-
 def test_default_mode_falls_back_with_a_notice():
-    assert default_mode(True, True) == ("tuned+rag", None)
-    mode, notice = default_mode(False, True)
-    assert mode == "rag" and "no fine-tuned adapter" in notice
-    assert default_mode(True, False)[0] == "tuned"
-    assert default_mode(False, False)[0] == "base"
-    assert available_modes(False, True) == ["base", "rag"]
-    assert unavailable_reason("tuned", False, True).startswith("needs a fine-tuned adapter")
-    assert unavailable_reason("rag", True, True) is None
+    assert default_mode(ModeCheck("a", ["a"], True)) == ("tuned+rag", None)
+    mode, notice = default_mode(ModeCheck(None, [], True))
+    assert mode == "rag" and notice == (
+        "Answering in **rag** mode: mode tuned needs a fine-tuned adapter and none exists yet; "
+        "train one on the Training page."
+    )
+    assert default_mode(ModeCheck("a", ["a"], False))[0] == "tuned"
+    assert default_mode(ModeCheck(None, [], False))[0] == "base"
+    assert ModeCheck(None, [], True).available() == ["base", "rag"]
+    assert ModeCheck("a", ["a"], True).unavailable("rag") is None
 
 
-def test_active_adapter_order(tmp_path):
-    found = [adapter("old", "2026-01-01T00:00:00"), adapter("new", "2026-02-01T00:00:00")]
-    assert active_adapter(tmp_path, found, None) == "new"
-    assert active_adapter(tmp_path, found, "old") == "old"
-    store_choice(tmp_path, "old")
-    assert stored_choice(tmp_path) == "old"
-    assert active_adapter(tmp_path, found, None) == "old"
-    assert active_adapter(tmp_path, found[1:], None) == "new"  # the chosen one was removed
-    assert active_adapter(tmp_path, [], None) is None
-    (tmp_path / ACTIVE_FILE).write_text("{not json", encoding="utf-8")
-    assert stored_choice(tmp_path) is None
+def test_an_adapter_the_setting_names_but_that_is_gone_is_reported_not_replaced():
+    check = ModeCheck("gone", ["a"], True)
+    assert check.available() == ["base", "rag"]
+    assert check.unavailable("tuned+rag") == "unknown adapter 'gone' (known: a)"
+    assert "unknown adapter 'gone'" in default_mode(check)[1]
 
 
 def test_password_check():

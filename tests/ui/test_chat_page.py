@@ -42,7 +42,9 @@ def test_falls_back_to_base_with_a_notice_in_an_empty_home(use_empty_home, app):
     page = app()
     assert page.selectbox[0].value == "base"
     assert page.selectbox[0].options == ["base"]
-    assert "no fine-tuned adapter" in page.info[0].value and "knowledge base is empty" in page.info[0].value
+    notice = page.info[0].value
+    assert "needs a fine-tuned adapter and none exists yet; train one on the Training page" in notice
+    assert "the knowledge base is empty; add some on the Documents page" in notice
     page.chat_input[0].set_value("Hello?").run()
     assert not page.exception
     assert [message.name for message in page.chat_message] == ["user", "assistant"]

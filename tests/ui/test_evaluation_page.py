@@ -47,7 +47,7 @@ def test_shows_the_newest_run(use_empty_home, app):
             "# Report\n\n![chart](https://evil.example/x.png)\n", encoding="utf-8"
         )
     (use_empty_home / "eval" / "broken").mkdir()
-    assert [run.name for run in eval_runs(use_empty_home)] == ["20260102-000000", "20260101-000000"]
+    assert [run.name for run in eval_runs(use_empty_home / "eval")] == ["20260102-000000", "20260101-000000"]
 
     page = app("evaluation")
     assert page.selectbox[0].value == "20260102-000000"

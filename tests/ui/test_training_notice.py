@@ -8,15 +8,16 @@ import sys
 
 import pytest
 
-from ui.modes import default_mode, unavailable_reason
-from ui.training_runs import REQUEST, runs_folder, write_progress
+from core.home import HomeLayout
+from ui.modes import ModeCheck, default_mode
+from ui.training_runs import REQUEST, write_progress
 
 
 @pytest.fixture
 def training_run(use_empty_home):
     """A run `support` at step 3 of 24 in the home, owned by a live process that stands in for the trainer."""
     process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-    folder = runs_folder(use_empty_home) / "support"
+    folder = HomeLayout(use_empty_home).training / "support"
     folder.mkdir(parents=True)
     (folder / REQUEST).write_text(json.dumps({"name": "support"}), encoding="utf-8")
     write_progress(
@@ -28,15 +29,19 @@ def training_run(use_empty_home):
 
 
 def test_notice_names_the_run_instead_of_asking_for_one():
-    mode, notice = default_mode(False, True, "**support** (step 3 of 24)")
+    training = ModeCheck(None, [], True, "**support** (step 3 of 24)")
+    mode, notice = default_mode(training)
     assert mode == "rag"
-    assert (
-        "**support** (step 3 of 24) is being trained" in notice and "switch on when it is published" in notice
+    assert notice == (
+        "Answering in **rag** mode: the adapter **support** (step 3 of 24) is being trained; "
+        "the tuned modes switch on when it is published."
     )
-    assert "train one on the Training page" not in notice
-    assert "being trained" in unavailable_reason("tuned+rag", False, True, "**support** (step 3 of 24)")
-    assert unavailable_reason("rag", False, True, "**support** (step 3 of 24)") is None
-    assert default_mode(True, True, "**support** (step 3 of 24)") == ("tuned+rag", None)
+    assert training.unavailable("tuned+rag") == training.unavailable("tuned")
+    assert training.unavailable("rag") is None
+    assert default_mode(ModeCheck("support", ["support"], True, "**other** (step 1 of 2)")) == (
+        "tuned+rag",
+        None,
+    )
 
 
 def test_chat_says_the_adapter_is_being_trained(training_run, app):
@@ -48,7 +53,7 @@ def test_chat_says_the_adapter_is_being_trained(training_run, app):
 
     write_progress(training_run, {"status": "failed", "error": "stopped"})
     page.run()
-    assert "no fine-tuned adapter exists yet" in page.info[0].value  # nothing is training any more
+    assert "needs a fine-tuned adapter and none exists yet" in page.info[0].value  # nothing trains any more
 
 
 def test_compare_columns_say_the_adapter_is_being_trained(training_run, app):

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from ui.adapter_choice import stored_choice
+from assistant.adapter_choice import stored_choice
 from ui.training_runs import list_runs
 
 WORDS = [
@@ -88,7 +88,7 @@ def test_training_runs_in_the_background_and_publishes_an_adapter(training_env, 
     assert page.selectbox[0].value == "tiny"  # the new run is shown
 
     deadline = time.monotonic() + 240
-    while (run := list_runs(training_env)[0]).active and time.monotonic() < deadline:
+    while (run := list_runs(training_env / "training")[0]).active and time.monotonic() < deadline:
         time.sleep(1)
     assert run.status == "done", run.error
     assert run.step == 4 and run.max_steps == 4
@@ -101,6 +101,33 @@ def test_training_runs_in_the_background_and_publishes_an_adapter(training_env, 
     assert any("Adapter tiny is ready" in item.value for item in page.success)
     assert any("Memorisation check passed" in item.value for item in page.success)
     # The first adapter is promoted (nothing to compare with) and the page says why.
-    assert stored_choice(training_env) == "tiny"
+    assert stored_choice(training_env / "active_adapter.json") == "tiny"
     assert any("Promotion: promoted without comparison" in item.value for item in page.success)
     assert page.dataframe[0].value["promotion"].tolist()[0].startswith("promoted without comparison")
+
+
+def publish(adapters, name: str, created: str, method: str = "lora") -> None:
+    (adapters / name).mkdir(parents=True)
+    record = {"name": name, "base_model": "base", "method": method, "created": created}
+    (adapters / name / "tunedesk_adapter.json").write_text(json.dumps(record), encoding="utf-8")
+
+
+def test_the_active_adapter_is_chosen_among_adapters_by_the_one_rule(use_empty_home, app, monkeypatch):
+    adapters = use_empty_home / "adapters"
+    publish(adapters, "old", "2026-01-01T00:00:00")
+    publish(adapters, "new", "2026-02-01T00:00:00")
+    publish(adapters, "whole", "2026-03-01T00:00:00", method="full")
+    page = app("training")
+    assert page.dataframe[0].value["name"].tolist() == ["new", "old", "whole"]
+    assert page.radio[0].options == ["new", "old"]  # a full fine-tune is not an adapter to switch to
+    assert page.radio[0].value == "new"
+    page.radio[0].set_value("old").run()
+    [use] = [button for button in page.button if button.label == "Use this adapter"]
+    use.click().run()
+    assert stored_choice(use_empty_home / "active_adapter.json") == "old"
+    assert page.radio[0].value == "old"
+
+    monkeypatch.setenv("TUNEDESK_ASSISTANT__ADAPTER", "new")  # the setting comes before the app's choice
+    pinned = app("training")
+    assert pinned.radio[0].value == "new" and pinned.radio[0].disabled
+    assert "assistant.adapter = new" in pinned.caption[0].value

@@ -6,7 +6,7 @@ from assistant.engine import AssistantError
 from assistant.generation import GenerationError
 from assistant.storage import MessageRecord, Storage
 from ui import resources
-from ui.modes import available_modes, default_mode
+from ui.modes import default_mode
 from ui.render import neutralise_images, safe_pieces
 from ui.state import close_conversation, open_conversation, session
 from ui.views import show_answer, show_sources
@@ -50,15 +50,14 @@ def show_message(storage: Storage, message: MessageRecord) -> None:
 settings = resources.settings()
 storage = resources.storage(settings)
 state = session()
-adapter = resources.chosen_adapter(settings)
-has_documents = resources.has_documents(settings)
-training = None if adapter else resources.training_in_progress(settings)
-start_mode, notice = default_mode(adapter is not None, has_documents, training)
+check = resources.mode_check(settings)
+adapter = check.adapter
+start_mode, notice = default_mode(check)
 
 with st.sidebar:
     if st.button("New chat", icon=":material/add:", use_container_width=True):
         close_conversation(state)
-    modes = available_modes(adapter is not None, has_documents)
+    modes = check.available()
     mode = st.selectbox("Mode", modes, index=modes.index(start_mode), help="base, rag, tuned or tuned+rag")
     if adapter:
         st.caption(f"Adapter: {adapter}")

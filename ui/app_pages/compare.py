@@ -9,7 +9,6 @@ from assistant.generation import GenerationError
 from assistant.storage import Storage
 from ui import resources
 from ui.blind import VOTE_LABELS, BlindRound, scoreboard, scoreboard_rows, system_name
-from ui.modes import unavailable_reason
 from ui.render import neutralise_images
 from ui.state import SessionState, session
 from ui.views import show_answer
@@ -110,15 +109,9 @@ settings = resources.settings()
 state = session()
 storage = resources.storage(settings)
 assistant = resources.assistant(settings)
-adapter = resources.chosen_adapter(settings)
-has_documents = resources.has_documents(settings)
-training = None if adapter else resources.training_in_progress(settings)
-fewshot_problem = resources.fewshot_problem(settings)
-
-
-def ready(mode):
-    return unavailable_reason(mode, adapter is not None, has_documents, training, fewshot_problem)
-
+check = resources.mode_check(settings)
+adapter = check.adapter
+ready = check.unavailable
 
 st.title("Compare")
 two, four, ab = st.tabs(["Baseline vs tuned+rag", "All four modes", "Blind A/B"])

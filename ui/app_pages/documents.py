@@ -6,7 +6,7 @@ import streamlit as st
 
 from ingest.knowledge_base import KnowledgeBase, KnowledgeBaseError
 from ingest.loaders import SUPPORTED_SUFFIXES
-from ingest.uploads import UPLOADS_FOLDER, FileResult, Upload, ingest_uploads, reindex, remove_document
+from ingest.uploads import FileResult, Upload, ingest_uploads, reindex, remove_document
 from ui import resources
 from ui.auth import admin_gate
 from ui.render import snippet, source_label
@@ -109,7 +109,7 @@ state = session()
 st.title("Documents")
 if admin_gate(settings.ui.admin_password):
     knowledge_base = resources.knowledge_base(settings)
-    folder = settings.home / UPLOADS_FOLDER
+    folder = settings.layout.uploads
     upload_form(knowledge_base, state, folder, settings.ingest.max_file_mb)
     show_results(state.ingest_report)
     document_list(knowledge_base, state, folder)

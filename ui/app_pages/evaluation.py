@@ -35,13 +35,13 @@ def show_run(run: EvalRun) -> None:
 
 settings = resources.settings()
 st.title("Evaluation")
-runs = eval_runs(settings.home)
+runs = eval_runs(settings.layout.eval)
 if runs:
     by_name = {run.name: run for run in runs}
     show_run(by_name[st.selectbox("Evaluation run", list(by_name))])
 else:
     st.info(
-        f"No evaluation reports yet under {settings.home / 'eval'}. Run an evaluation from the command line "
+        f"No evaluation reports yet under {settings.layout.eval}. Run an evaluation from the command line "
         "(see `tunedesk --help`); its report appears here."
     )
 

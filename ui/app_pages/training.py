@@ -5,15 +5,15 @@ from pathlib import Path
 
 import streamlit as st
 
+from assistant.adapter_choice import store_choice, switchable
 from core.settings import Settings, SettingsError, override
 from finetune.adapters import AdapterError, read_active
 from ingest.uploads import Upload
 from ui import resources
-from ui.adapter_choice import store_choice, stored_choice
 from ui.auth import admin_gate
 from ui.state import SessionState, session
 from ui.training_data import TRANSCRIPT_SUFFIXES, adapter_rows, check_data, data_files, save_transcripts
-from ui.training_runs import RunError, list_runs, log_tail, read_run, runs_folder, start_run, stop_run
+from ui.training_runs import RunError, list_runs, log_tail, read_run, start_run, stop_run
 
 REFRESH_S = 2
 
@@ -25,7 +25,7 @@ def choose_data(settings: Settings) -> list[Path]:
     )
     saved, errors = save_transcripts(
         [Upload(file.name, file.getvalue()) for file in uploaded or []],
-        settings.home,
+        settings.layout.transcripts,
         max_bytes=int(settings.ingest.max_file_mb * 2**20),
     )
     for error in errors:
@@ -116,14 +116,14 @@ def show_review(review: dict) -> None:
 
 
 def progress_section(settings: Settings, state: SessionState) -> None:
-    runs = list_runs(settings.home)
+    runs = list_runs(settings.layout.training)
     if not runs:
         return
     st.subheader("Runs")
     names = [run.name for run in runs]
     watched = state.training_run if state.training_run in names else names[0]
     state.training_run = st.selectbox("Run", names, index=names.index(watched))
-    live_progress(runs_folder(settings.home) / state.training_run)
+    live_progress(settings.layout.training / state.training_run)
 
 
 def adapters_section(settings: Settings) -> None:
@@ -133,15 +133,28 @@ def adapters_section(settings: Settings) -> None:
         st.info("No adapters yet: train one above, or run `tunedesk train DATA --name NAME`.")
         return
     st.dataframe(adapter_rows(found), hide_index=True, use_container_width=True)
-    names = [info.name for info in found]
+    # Full fine-tunes are listed but cannot be chosen: the tuned modes switch adapters on the base model.
+    names = [info.name for info in switchable(found)]
+    if not names:
+        return
     active = resources.chosen_adapter(settings)
-    reason = read_active(settings.home).get("reason") if active == stored_choice(settings.home) else None
-    st.caption(f"Active adapter: **{active}**" + (f" — {reason}" if reason else " (the newest)"))
+    configured = settings.assistant.adapter
+    if configured:
+        st.caption(
+            f"The setting assistant.adapter = {configured} chooses the adapter; unset it to choose here."
+        )
+    else:
+        record = read_active(settings.layout.active_adapter_file)
+        reason = record.get("reason") if record.get("adapter") == active else None
+        st.caption(f"Active adapter: **{active}**" + (f" — {reason}" if reason else " (the newest)"))
     chosen = st.radio(
-        "Active adapter (used by the tuned modes)", names, index=names.index(active) if active else 0
+        "Active adapter (used by the tuned modes)",
+        names,
+        index=names.index(active) if active in names else 0,
+        disabled=bool(configured),
     )
     if chosen != active and st.button("Use this adapter"):
-        store_choice(settings.home, chosen)
+        store_choice(settings.layout.active_adapter_file, chosen)
         st.rerun()
 
 

@@ -20,6 +20,7 @@ from ui.eval_jobs import RunError, list_jobs, log_tail, read_job, start_eval, st
 from ui.eval_reports import (
     CHANGE_CHART_METRICS,
     EVAL_FOLDER,
+    RESULTS,
     EvalRun,
     change_chart,
     change_rows,
@@ -107,7 +108,10 @@ def start_form(settings: Settings, questions: Path) -> None:
         modes = st.multiselect("Modes", MODES, default=available_modes(bool(adapters), documents))
         active = resources.chosen_adapter(settings)
         adapter = st.selectbox(
-            "Adapter (tuned modes)", adapters, index=adapters.index(active) if active in adapters else 0
+            "Adapter (tuned modes)",
+            adapters,
+            index=adapters.index(active) if active in adapters else 0,
+            disabled=not adapters,
         )
         count = st.number_input(
             f"Questions (of {len(valid)}; fewer are picked evenly across kinds)",
@@ -143,7 +147,7 @@ def start_form(settings: Settings, questions: Path) -> None:
 @st.fragment(run_every=REFRESH_S)
 def live_progress(folder: Path, home: Path, listed: bool) -> None:
     job = read_job(folder)
-    if job.status == "done" and not listed:
+    if job.status == "done" and not listed and (folder / RESULTS).is_file():
         st.rerun()  # the whole page, so that the reports list and the comparison see the new report
     done = sum(answered for answered, _ in job.modes.values())
     total = sum(questions for _, questions in job.modes.values())
@@ -192,13 +196,13 @@ def compare_runs(settings: Settings, runs: list[EvalRun]) -> None:
     if not changes:
         st.info("These runs share no mode with figures to compare.")
         return
-    st.dataframe(change_rows(changes), hide_index=True, width="stretch")
     present = list(dict.fromkeys(item.metric for item in changes))
     charted = st.multiselect(
         "Metrics to chart", present, default=[name for name in CHANGE_CHART_METRICS if name in present]
     )
     if charted:
         st.bar_chart(change_chart(changes, charted), stack=False, x_label="metric", y_label="change (B − A)")
+    st.dataframe(change_rows(changes), hide_index=True, width="stretch")
     answers = question_changes(a, b)
     better = sum(item.better for item in answers)
     st.markdown(f"**Answers that changed**: {better} better, {len(answers) - better} worse")

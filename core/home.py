@@ -41,6 +41,11 @@ class HomeLayout:
         return self.root / "fewshot"
 
     @property
+    def eval_questions(self) -> Path:
+        """Question files uploaded on the Evaluation page."""
+        return self.root / "eval_questions"
+
+    @property
     def training(self) -> Path:
         """Training runs started from the app: request, progress and log, one folder per adapter name."""
         return self.root / "training"

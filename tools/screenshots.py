@@ -36,6 +36,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 WINDOW = (1400, 1000)
 RUNNING = '[data-testid="stStatusWidgetRunningIcon"]'  # shown while the page's script runs
+SKELETON = '[data-testid="stSkeleton"]'  # stands in for a widget whose code is still loading
 
 
 def free_port() -> int:
@@ -109,7 +110,7 @@ def open_browser(
 
 
 def wait_for_app(browser: webdriver.Chrome, timeout_s: float = 300) -> None:
-    """Until Streamlit has rendered the page and finished running its script."""
+    """Until Streamlit has rendered the page, finished running its script and drawn every widget."""
     wait = WebDriverWait(browser, timeout_s)
     wait.until(
         expected_conditions.presence_of_element_located(
@@ -118,6 +119,7 @@ def wait_for_app(browser: webdriver.Chrome, timeout_s: float = 300) -> None:
     )
     time.sleep(1.0)  # the running indicator appears a moment after the first render
     wait.until_not(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, RUNNING)))
+    wait.until_not(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, SKELETON)))
 
 
 def ask(browser: webdriver.Chrome, question: str, timeout_s: float = 300) -> str:
@@ -175,45 +177,76 @@ def wait_for_text(browser: webdriver.Chrome, text: str, timeout_s: float = 600) 
     wait_for_app(browser, timeout_s)
 
 
-def capture(url: str, out: Path, question: str) -> list[Path]:
-    """Use each page the way a person would, then save it as `<page>.png` under `out`."""
+PAGES = ("chat", "compare", "documents", "training", "evaluation")
+
+
+def use_chat(browser: webdriver.Chrome, base: str, question: str, shoot) -> None:
+    browser.get(base)
+    wait_for_app(browser)
+    ask(browser, question)
+    shoot("chat")
+
+
+def use_compare(browser: webdriver.Chrome, base: str, question: str, shoot) -> None:
+    browser.get(f"{base}/compare")
+    wait_for_app(browser)
+    type_into(browser, "Question", question)
+    click(browser, "Compare")
+    wait_for_text(browser, "s total")
+    shoot("compare")
+    click(browser, "Blind A/B")
+    type_into(browser, "Question", question)
+    click(browser, "Get two anonymous answers")
+    wait_for_text(browser, "Answer B")
+    click(browser, "A is better")
+    wait_for_text(browser, "You voted")
+    shoot("compare-blind")
+
+
+def use_documents(browser: webdriver.Chrome, base: str, question: str, shoot) -> None:
+    browser.get(f"{base}/documents")
+    wait_for_app(browser)
+    type_into(browser, "Search query", question, enter=True)
+    wait_for_text(browser, "score")
+    shoot("documents")
+
+
+def use_evaluation(browser: webdriver.Chrome, base: str, question: str, shoot) -> None:
+    browser.get(f"{base}/evaluation")
+    wait_for_app(browser)
+    shoot("evaluation")
+    click(browser, "Compare runs")
+    wait_for_app(browser)
+    shoot("evaluation-compare")
+
+
+def capture(url: str, out: Path, question: str, pages: tuple[str, ...] = PAGES) -> list[Path]:
+    """Use each of `pages` the way a person would, then save it as `<page>.png` under `out`."""
     out.mkdir(parents=True, exist_ok=True)
     base = url.rstrip("/")
     saved = []
-
-    def shoot(name: str) -> None:
-        saved.append(out / f"{name}.png")
-        browser.save_screenshot(str(saved[-1]))
+    used = {
+        "chat": use_chat,
+        "compare": use_compare,
+        "documents": use_documents,
+        "evaluation": use_evaluation,
+    }
 
     with tempfile.TemporaryDirectory() as profile:
         browser = open_browser(Path(profile))
+
+        def shoot(name: str) -> None:
+            saved.append(out / f"{name}.png")
+            browser.save_screenshot(str(saved[-1]))
+
         try:
-            browser.get(base)
-            wait_for_app(browser)
-            ask(browser, question)
-            shoot("chat")
-            browser.get(f"{base}/compare")
-            wait_for_app(browser)
-            type_into(browser, "Question", question)
-            click(browser, "Compare")
-            wait_for_text(browser, "s total")
-            shoot("compare")
-            click(browser, "Blind A/B")
-            type_into(browser, "Question", question)
-            click(browser, "Get two anonymous answers")
-            wait_for_text(browser, "Answer B")
-            click(browser, "A is better")
-            wait_for_text(browser, "You voted")
-            shoot("compare-blind")
-            browser.get(f"{base}/documents")
-            wait_for_app(browser)
-            type_into(browser, "Search query", question, enter=True)
-            wait_for_text(browser, "score")
-            shoot("documents")
-            for page in ("training", "evaluation"):
-                browser.get(f"{base}/{page}")
-                wait_for_app(browser)
-                shoot(page)
+            for page in pages:
+                if page in used:
+                    used[page](browser, base, question, shoot)
+                else:  # shown as it opens
+                    browser.get(f"{base}/{page}")
+                    wait_for_app(browser)
+                    shoot(page)
         finally:
             browser.quit()
     return saved
@@ -226,6 +259,7 @@ def main() -> None:
     where.add_argument("--url", default="http://127.0.0.1:8501", help="an app that is already running")
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     parser.add_argument("--question", default="How long do I have to return a router I opened?")
+    parser.add_argument("--pages", nargs="+", choices=PAGES, default=list(PAGES), help="pages to capture")
     arguments = parser.parse_args()
     if not (Path(CHROMIUM).is_file() and Path(CHROMEDRIVER).is_file()):
         parser.error(
@@ -236,10 +270,10 @@ def main() -> None:
             f"--home {arguments.home}: no such folder; build one first (`make demo-ask` makes .tunedesk)"
         )
     if arguments.home is None:
-        saved = capture(arguments.url, arguments.out, arguments.question)
+        saved = capture(arguments.url, arguments.out, arguments.question, tuple(arguments.pages))
     else:
         with tempfile.TemporaryDirectory() as work, serving(arguments.home, Path(work) / "ui.log") as url:
-            saved = capture(url, arguments.out, arguments.question)
+            saved = capture(url, arguments.out, arguments.question, tuple(arguments.pages))
     for path in saved:
         print(path)
 

@@ -2,7 +2,8 @@
 
 A run folder holds `results.json` (every number), `report.md` and PNG charts. Per-mode metrics are
 read from a `modes` (or `metrics`) object keyed by mode, or from mode keys at the top level; nested
-numbers are flattened to dotted names. Knows nothing about how the numbers were computed.
+numbers are flattened to dotted names. Two runs' differences (assistant.evaluation.compare) become
+table rows and chart data here. Knows nothing about how the numbers were computed.
 """
 
 from __future__ import annotations
@@ -14,8 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answer import MODES
+from assistant.evaluation.compare import MetricChange, QuestionChange
 
 RESULTS, REPORT = "results.json", "report.md"
+# Charted by default when two runs are compared: scores between 0 and 1, so their changes share one axis.
+CHANGE_CHART_METRICS = (
+    "keyword_accuracy",
+    "token_f1",
+    "rouge_l",
+    "abstention_recall",
+    "citation_rate",
+    "hit@5",
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,38 @@ def metric_table(metrics: dict[str, dict[str, float]]) -> list[dict[str, object]
     """Rows of metric name and one column per mode, for a table."""
     names = sorted({name for values in metrics.values() for name in values})
     return [{"metric": name} | {mode: values.get(name) for mode, values in metrics.items()} for name in names]
+
+
+def change_rows(changes: list[MetricChange]) -> list[dict[str, object]]:
+    """One row per mode and metric: run A's value, run B's, and the change."""
+    return [
+        {"mode": item.mode, "metric": item.metric, "A": item.before, "B": item.after, "change": item.change}
+        for item in changes
+    ]
+
+
+def change_chart(changes: list[MetricChange], metrics: list[str]) -> dict[str, dict[str, float]]:
+    """{mode: {metric: change}} for the chosen metrics: one group of bars per metric, one bar per mode."""
+    chart: dict[str, dict[str, float]] = {}
+    for item in changes:
+        if item.metric in metrics:
+            chart.setdefault(item.mode, {})[item.metric] = item.change
+    return chart
+
+
+def question_rows(changes: list[QuestionChange]) -> list[dict[str, object]]:
+    """One row per answer whose score changed: keyword accuracy, or 1/0 for declining an unanswerable question."""
+    return [
+        {
+            "mode": item.mode,
+            "question": item.question,
+            "kind": item.kind,
+            "A": item.before,
+            "B": item.after,
+            "changed": "better" if item.better else "worse",
+        }
+        for item in changes
+    ]
 
 
 def _numbers(values: dict, prefix: str = "") -> dict[str, float]:

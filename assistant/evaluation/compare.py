@@ -1,12 +1,15 @@
 """What changed between two evaluation runs: every shared metric per mode, and which answers got better or worse.
 
 An answer's score for the per-question comparison is its keyword accuracy (answerable questions) or
-whether it declined (unanswerable ones). Questions are matched by their text. Knows nothing about models.
+whether it declined (unanswerable ones). Questions are matched by their text. `metric_changes` and
+`question_changes` give the data (the app tables and charts it); `compare_runs` writes it as text
+lines (the CLI prints them). Knows nothing about models.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from assistant.evaluation.report import ANSWER_METRICS, MODEL_METRICS
@@ -15,34 +18,86 @@ from assistant.evaluation.summary import RETRIEVAL_METRICS
 SHOWN_QUESTIONS = 5
 
 
-def compare_runs(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    """Lines of text: metric changes per mode, then per-question changes; A is the earlier run."""
-    lines = []
-    modes = [mode for mode in a.get("modes", {}) if mode in b.get("modes", {})]
-    only = sorted(set(a.get("modes", {})) ^ set(b.get("modes", {})))
-    if only:
-        lines.append(f"modes in only one run (not compared): {', '.join(only)}")
-    for mode in modes:
-        lines.append(f"{mode}:")
+@dataclass(frozen=True)
+class MetricChange:
+    mode: str
+    metric: str
+    before: float  # run A
+    after: float  # run B
+
+    @property
+    def change(self) -> float:
+        return self.after - self.before
+
+
+@dataclass(frozen=True)
+class QuestionChange:
+    mode: str
+    question: str
+    kind: str
+    before: float  # the answer's score in run A (see the module docstring)
+    after: float
+
+    @property
+    def better(self) -> bool:
+        return self.after > self.before
+
+
+def shared_modes(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """Modes both runs answered in, in run A's order."""
+    return [mode for mode in a.get("modes", {}) if mode in b.get("modes", {})]
+
+
+def metric_changes(a: dict[str, Any], b: dict[str, Any]) -> list[MetricChange]:
+    """Every metric both runs have a number for, per shared mode, in the report's metric order."""
+    changes = []
+    for mode in shared_modes(a, b):
         for name in (*ANSWER_METRICS, *RETRIEVAL_METRICS, *MODEL_METRICS):
             before, after = a["modes"][mode].get(name), b["modes"][mode].get(name)
             if _number(before) and _number(after):
-                lines.append(f"  {name:<22} {before:10.3f} -> {after:10.3f}  ({after - before:+.3f})")
+                changes.append(MetricChange(mode, name, float(before), float(after)))
+    return changes
+
+
+def question_changes(a: dict[str, Any], b: dict[str, Any]) -> list[QuestionChange]:
+    """The answers whose score differs between the runs, per shared mode, in run A's question order."""
     questions_a = {record["question"]: record for record in a.get("answers", [])}
     questions_b = {record["question"]: record for record in b.get("answers", [])}
-    shared = [question for question in questions_a if question in questions_b]
-    if len(shared) != len(questions_a) or len(shared) != len(questions_b):
-        lines.append(
-            f"questions: {len(shared)} in both runs, {len(questions_a)} in A, {len(questions_b)} in B"
-        )
-    for mode in modes:
-        better, worse = [], []
-        for question in shared:
-            before = _answer_score(questions_a[question], mode)
-            after = _answer_score(questions_b[question], mode)
-            if before is None or after is None or before == after:
+    changes = []
+    for mode in shared_modes(a, b):
+        for question, record in questions_a.items():
+            if question not in questions_b:
                 continue
-            (better if after > before else worse).append(question)
+            before, after = _answer_score(record, mode), _answer_score(questions_b[question], mode)
+            if before is not None and after is not None and before != after:
+                changes.append(QuestionChange(mode, question, record.get("kind", ""), before, after))
+    return changes
+
+
+def compare_runs(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """Lines of text: metric changes per mode, then per-question changes; A is the earlier run."""
+    lines = []
+    modes = shared_modes(a, b)
+    only = sorted(set(a.get("modes", {})) ^ set(b.get("modes", {})))
+    if only:
+        lines.append(f"modes in only one run (not compared): {', '.join(only)}")
+    metrics = metric_changes(a, b)
+    for mode in modes:
+        lines.append(f"{mode}:")
+        lines += [
+            f"  {item.metric:<22} {item.before:10.3f} -> {item.after:10.3f}  ({item.change:+.3f})"
+            for item in metrics
+            if item.mode == mode
+        ]
+    asked_a = {record["question"] for record in a.get("answers", [])}
+    asked_b = {record["question"] for record in b.get("answers", [])}
+    shared = len(asked_a & asked_b)
+    if shared != len(asked_a) or shared != len(asked_b):
+        lines.append(f"questions: {shared} in both runs, {len(asked_a)} in A, {len(asked_b)} in B")
+    questions = question_changes(a, b)
+    for mode in modes:
+        better = [item.question for item in questions if item.mode == mode and item.better]
+        worse = [item.question for item in questions if item.mode == mode and not item.better]
         lines.append(f"{mode}: {len(better)} answers better, {len(worse)} worse")
         lines += [f"  worse: {question}" for question in worse[:SHOWN_QUESTIONS]]
     return lines
@@ -58,4 +113,4 @@ def _answer_score(record: dict[str, Any], mode: str) -> float | None:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and math.isfinite(value)
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

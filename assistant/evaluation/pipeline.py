@@ -26,7 +26,7 @@ from assistant.builders import (
 from assistant.calibration import CALIBRATION_FILE, read_calibration_record
 from assistant.evaluation.questions import QuestionsError, load_questions, stratified
 from assistant.evaluation.report import write_run
-from assistant.evaluation.runner import run_questions
+from assistant.evaluation.runner import AnswerProgress, run_questions
 from assistant.evaluation.summary import summarise_by_kind, summarise_modes
 from core.settings import Settings, override
 
@@ -46,10 +46,12 @@ def evaluate(
     limit: int | None = None,
     transcripts: Sequence[Path] = (),
     progress: bool = True,
+    on_answer: AnswerProgress | None = None,
 ) -> EvalResult:
     """Run the questions (at most `limit`, stratified by kind) in `modes`; write `out` (default a new
     `<home>/eval/<UTC timestamp>/`). Perplexity of base vs tuned is measured on `transcripts`' held-out
-    split; without them, the figures the adapter recorded when trained (same split, same function)."""
+    split; without them, the figures the adapter recorded when trained (same split, same function).
+    `on_answer` follows the answering as `run_questions` describes."""
     settings = override(settings, **{"generation.temperature": 0.0})
     questions, problems = load_questions(questions_file)
     if not questions:
@@ -66,7 +68,7 @@ def evaluate(
     )
     if assistant.examples is not None and any(uses_examples(mode) for mode in modes):
         assistant.examples.load()  # a store that cannot be opened fails the run now, not every question
-    records = run_questions(assistant, chosen, modes, adapter=adapter, progress=progress)
+    records = run_questions(assistant, chosen, modes, adapter=adapter, progress=progress, on_answer=on_answer)
     results: dict[str, Any] = {
         "created": created.isoformat(timespec="seconds"),
         "setup": _setup(settings, questions_file, len(questions), len(chosen), adapter),

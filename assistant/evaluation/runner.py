@@ -2,13 +2,15 @@
 
 Modes run one after another (all questions in `base`, then all in `rag`, ...) so the adapter is
 switched at most once per mode. Retrieval is scored once per question, independent of the mode,
-from the retriever's top `retrieval_k` chunks. A question whose answer fails is recorded with its
-error and the run goes on. Knows nothing about settings, files or reports.
+from the retriever's top `retrieval_k` chunks. `on_answer(mode, answered, questions)`, when given,
+hears every mode's count before the first answer and again after each answer (the app shows it
+live). A question whose answer fails is recorded with its error and the run goes on. Knows nothing
+about settings, files or reports.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -21,6 +23,7 @@ from assistant.evaluation.questions import EvalQuestion
 from assistant.evaluation.reward import rule_reward
 
 RETRIEVAL_CUTOFFS = (1, 3, 5)
+AnswerProgress = Callable[[str, int, int], None]  # (mode, answers done in that mode, questions)
 
 
 def run_questions(
@@ -31,6 +34,7 @@ def run_questions(
     adapter: str | None = None,
     retrieval_k: int = 5,
     progress: bool = True,
+    on_answer: AnswerProgress | None = None,
 ) -> list[dict[str, Any]]:
     """One record per question: the question, its retrieval scores and, per mode, the answer and its scores."""
     records = [_record(question) for question in questions]
@@ -40,12 +44,16 @@ def run_questions(
     bar = tqdm(
         total=len(questions) * len(modes), desc="evaluating", unit="answer", disable=not progress, leave=False
     )
+    report = on_answer or (lambda mode, done, total: None)
+    for mode in modes:
+        report(mode, 0, len(questions))
     with bar:
         for mode in modes:
             bar.set_postfix_str(mode)
-            for record, question in zip(records, questions, strict=True):
+            for done, (record, question) in enumerate(zip(records, questions, strict=True), start=1):
                 record["modes"][mode] = answer_and_score(assistant, question, mode, adapter)
                 bar.update()
+                report(mode, done, len(questions))
     return records
 
 

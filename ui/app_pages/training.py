@@ -11,6 +11,7 @@ from finetune.adapters import AdapterError, read_active
 from ingest.uploads import Upload
 from ui import resources
 from ui.auth import admin_gate
+from ui.shown_paths import without_home
 from ui.state import SessionState, session
 from ui.training_data import TRANSCRIPT_SUFFIXES, adapter_rows, check_data, data_files, save_transcripts
 from ui.training_runs import RunError, list_runs, log_tail, read_run, start_run, stop_run
@@ -72,21 +73,21 @@ def start_form(settings: Settings, state: SessionState, paths: list[Path]) -> No
         )
         run = start_run(run_settings, paths, name.strip(), force=force)
     except (RunError, AdapterError, SettingsError) as error:
-        st.error(str(error))
+        st.error(without_home(str(error), settings.home))
         return
     state.training_run = run.name
     st.toast(f"Training {run.name} started")
 
 
 @st.fragment(run_every=REFRESH_S)
-def live_progress(folder: Path) -> None:
+def live_progress(folder: Path, home: Path) -> None:
     run = read_run(folder)
     st.markdown(f"**{run.name}** — {run.status}")
     st.progress(run.fraction, text=f"step {run.step} of {run.max_steps or '?'}")
     if run.losses:
         st.line_chart({"training loss": dict(run.losses)}, x_label="step", y_label="loss")
     if run.error:
-        st.error(run.error)
+        st.error(without_home(run.error, home))
     if run.status == "checking":
         st.info("Checking the adapter for memorised secrets and comparing it with the active one…")
     if run.status == "done":
@@ -95,7 +96,7 @@ def live_progress(folder: Path) -> None:
     if run.active and st.button("Stop", key=f"stop-{run.name}"):
         stop_run(run)
     with st.expander("Log"):
-        st.code(log_tail(folder) or "(empty)", language=None)
+        st.code(without_home(log_tail(folder), home) or "(empty)", language=None)
 
 
 def show_review(review: dict) -> None:
@@ -123,7 +124,7 @@ def progress_section(settings: Settings, state: SessionState) -> None:
     names = [run.name for run in runs]
     watched = state.training_run if state.training_run in names else names[0]
     state.training_run = st.selectbox("Run", names, index=names.index(watched))
-    live_progress(settings.layout.training / state.training_run)
+    live_progress(settings.layout.training / state.training_run, settings.home)
 
 
 def adapters_section(settings: Settings) -> None:

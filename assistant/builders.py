@@ -64,6 +64,7 @@ def open_knowledge_base(
         retrieval=settings.retrieval.mode,
         candidates=settings.retrieval.candidates,
         duplicate_similarity=settings.retrieval.duplicate_similarity,
+        max_chunks_per_document=settings.retrieval.max_chunks_per_document,
     )
 
 

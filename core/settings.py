@@ -95,6 +95,11 @@ class RetrievalSettings(Section):
         le=1.0,
         description="Cosine similarity at which a lower-ranked chunk is dropped as a repeat of a kept one.",
     )
+    max_chunks_per_document: int = Field(
+        1,
+        ge=0,
+        description="Most chunks of one document in a result list, so the next documents get a place; 0 = no limit.",
+    )
     calibration_fraction: float = Field(
         0.5,
         gt=0,

@@ -6,8 +6,9 @@ A crash before the transaction leaves generation n in force; after it, n+1. Read
 each search reads the committed generation (one cheap query) and reloads the index when it moved.
 A missing or corrupt index file of the committed generation is reported, not repaired: the fix is
 to build the index again in a fresh folder. Turning files into chunks and vectors is `staging`'s job.
-Search asks two channels, the FAISS vectors and the registry's FTS5 keyword table, and fuses their
-rankings (`hybrid`) with the weights calibrated for this folder.
+Search asks three channels, the FAISS vectors, the registry's FTS5 keyword table and the documents'
+mean vectors (`document_channel`), and fuses their rankings (`hybrid`) with the weights calibrated
+for this folder, keeping at most `max_chunks_per_document` chunks of one document.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from typing import Literal
 import numpy as np
 from filelock import FileLock, Timeout
 
+from ingest.document_channel import DocumentCentroids
 from ingest.embeddings import Embedder
-from ingest.hybrid import Candidate, drop_near_duplicates, fuse, load_weights
+from ingest.hybrid import Candidate, drop_near_duplicates, fuse, limit_per_document, load_weights
 from ingest.loaders import find_files
 from ingest.manifest import (
     KnowledgeBaseError,
@@ -82,10 +84,22 @@ class SearchHit:
     dense_rank: int | None = None
     keyword_rank: int | None = None
     keyword_score: float | None = None
+    document_rank: int | None = None
 
 
 Channel = list[tuple[int, float]]  # (chunk id, score), best first
 RetrievalMode = Literal["hybrid", "dense", "keyword"]
+
+
+@dataclass(frozen=True)
+class ChannelRankings:
+    """What each channel says about one query, before fusion; what calibration fuses with trial weights."""
+
+    dense: Channel
+    keyword: dict[float, Channel]  # per heading weight
+    sources: dict[int, str]  # chunk id -> source, for every chunk named
+    document_of: dict[int, str]  # chunk id -> doc id, for every chunk named
+    document_rank: dict[str, int]  # doc id -> rank in the document channel
 
 
 class KnowledgeBase:
@@ -108,6 +122,7 @@ class KnowledgeBase:
         retrieval: RetrievalMode = "hybrid",
         candidates: int = 50,  # chunks each channel contributes to the fusion
         duplicate_similarity: float = 0.95,  # cosine at which a lower-ranked chunk counts as a repeat
+        max_chunks_per_document: int = 1,  # in one result list; 0 = no limit
     ) -> None:
         if not read_only:
             try:
@@ -135,6 +150,7 @@ class KnowledgeBase:
         self._retrieval = retrieval
         self._candidates = candidates
         self._duplicate_similarity = duplicate_similarity
+        self.max_chunks_per_document = max_chunks_per_document
         self._lock = FileLock(directory / "write.lock", timeout=lock_timeout_s)
         manifest = load_manifest(directory)
         if manifest is not None and embedder is not None:
@@ -153,6 +169,7 @@ class KnowledgeBase:
         if manifest is not None and not read_only:
             upgrade_manifest(directory, manifest)  # the registry has just added what the new version needs
         self._loaded: tuple[int, FlatIndex] | None = None
+        self._centroids: tuple[int, DocumentCentroids] | None = None
 
     def close(self) -> None:
         self._registry.close()
@@ -184,9 +201,19 @@ class KnowledgeBase:
                     continue  # a newer commit replaced that file after we read its number: read again
                 weights = load_weights(self.directory)
                 dense, keyword = self._channels(index, snapshot, vector, query, weights.heading_weight)
-                ranked = fuse(dense, keyword, weights)
+                stored = snapshot.chunks(sorted({cid for cid, _ in (*dense, *keyword)}))
+                of = {cid: chunk.doc_id for cid, chunk in stored.items()}
+                # The document channel is a ranking signal of hybrid search; one-channel modes stay pure.
+                ranks = (
+                    self._centroids_at(generation, index, snapshot).ranks(vector)
+                    if weights.document and self._retrieval == "hybrid"
+                    else {}
+                )
+                ranked = fuse(
+                    dense, keyword, weights, {cid: ranks[doc] for cid, doc in of.items() if doc in ranks}
+                )
+                ranked = limit_per_document(ranked, of, self.max_chunks_per_document)
                 kept = drop_near_duplicates(ranked, index.vector, self._duplicate_similarity, k)
-                stored = snapshot.chunks([candidate.chunk_id for candidate in kept])
             return [
                 _hit(stored[c.chunk_id], float(vector @ index.vector(c.chunk_id)), c)
                 for c in kept
@@ -199,13 +226,15 @@ class KnowledgeBase:
 
     def channel_rankings(
         self, queries: Sequence[str], n: int, heading_weights: Sequence[float] = (1.0,)
-    ) -> list[tuple[Channel, dict[float, Channel], dict[int, str]]]:
+    ) -> list[ChannelRankings]:
         """For each query: the dense channel's top `n`, the keyword channel's top `n` for each heading
-        weight (whatever the retrieval mode), and the source of every chunk named; what calibration
-        fuses with trial weights."""
+        weight and the document channel (whatever the retrieval mode), with the source and document
+        of every chunk named."""
         vectors = self._require_embedder().encode(list(queries))
         with self._registry.snapshot() as snapshot:
-            index = self._index_at(snapshot.generation())
+            generation = snapshot.generation()
+            index = self._index_at(generation)
+            documents = self._centroids_at(generation, index, snapshot)
             rankings = []
             for query, vector in zip(queries, vectors, strict=True):
                 scores, ids = index.search(vector[None, :], n)
@@ -214,8 +243,16 @@ class KnowledgeBase:
                 named = {cid for cid, _ in dense} | {
                     cid for ranking in keyword.values() for cid, _ in ranking
                 }
-                sources = {cid: stored.source for cid, stored in snapshot.chunks(sorted(named)).items()}
-                rankings.append((dense, keyword, sources))
+                stored = snapshot.chunks(sorted(named))
+                rankings.append(
+                    ChannelRankings(
+                        dense,
+                        keyword,
+                        {cid: chunk.source for cid, chunk in stored.items()},
+                        {cid: chunk.doc_id for cid, chunk in stored.items()},
+                        documents.ranks(vector),
+                    )
+                )
         return rankings
 
     def ingest(
@@ -293,6 +330,7 @@ class KnowledgeBase:
         with self._writing():  # taking the lock deletes index files of no committed generation
             done = repair(self.verify(), self._registry, self._files, self._embedder)
         self._loaded = None
+        self._centroids = None
         return done
 
     @contextmanager
@@ -337,6 +375,13 @@ class KnowledgeBase:
             loaded = (generation, self._files.load(generation))
             self._loaded = loaded
         return loaded[1]
+
+    def _centroids_at(self, generation: int, index: FlatIndex, snapshot: Registry) -> DocumentCentroids:
+        built = self._centroids
+        if built is None or built[0] != generation:
+            built = (generation, DocumentCentroids(*index.vectors(), snapshot.chunk_documents()))
+            self._centroids = built
+        return built[1]
 
     def _channels(
         self, index: FlatIndex, snapshot: Registry, vector: np.ndarray, query: str, heading_weight: float
@@ -456,4 +501,5 @@ def _hit(stored: StoredChunk, score: float, candidate: Candidate) -> SearchHit:
         dense_rank=candidate.dense_rank,
         keyword_rank=candidate.keyword_rank,
         keyword_score=candidate.keyword_score,
+        document_rank=candidate.document_rank,
     )

@@ -148,6 +148,11 @@ class Registry:
                 ).fetchall()
         return [row[0] for row in rows]
 
+    def chunk_documents(self) -> dict[int, str]:
+        """Every stored chunk's id mapped to its document's id."""
+        with self._lock:
+            return dict(self._connection.execute("SELECT chunk_id, doc_id FROM chunks").fetchall())
+
     def keyword_search(self, query: str, k: int, context_weight: float = 1.0) -> list[tuple[int, float]]:
         """(chunk id, BM25 score) of the `k` chunks best matching `query`'s words, best first; a word in
         the title or headings counts `context_weight` times."""

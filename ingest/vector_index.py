@@ -61,6 +61,10 @@ class FlatIndex:
     def ids(self) -> np.ndarray:
         return faiss.vector_to_array(self._index.id_map).astype(np.int64)
 
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of everything stored, row i of the vectors for id i; one copy of the index."""
+        return self.ids(), self._index.index.reconstruct_n(0, len(self))
+
     def vector(self, id_: int) -> np.ndarray:
         """The stored vector of one id (raises RuntimeError for an unknown id)."""
         return self._index.reconstruct(int(id_))

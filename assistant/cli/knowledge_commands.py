@@ -95,7 +95,7 @@ def search(
     if as_json:
         fields = ("doc_id", "source", "title", "page", "score", "text")
         if explain:
-            fields += ("fused", "dense_rank", "keyword_rank", "keyword_score")
+            fields += ("fused", "dense_rank", "keyword_rank", "keyword_score", "document_rank")
         typer.echo(json.dumps([{name: getattr(hit, name) for name in fields} for hit in hits], indent=2))
         return
     for rank, hit in enumerate(hits, 1):
@@ -111,7 +111,8 @@ def explanation(hit: SearchHit) -> str:
     """One line: each channel's rank and score for a hit, and the fused score that ordered it."""
     dense = f"dense #{hit.dense_rank} cosine {hit.score:.3f}" if hit.dense_rank else "dense -"
     keyword = f"keyword #{hit.keyword_rank} bm25 {hit.keyword_score:.2f}" if hit.keyword_rank else "keyword -"
-    return f"{dense} | {keyword} | fused {hit.fused:.4f}"
+    document = f"document #{hit.document_rank}" if hit.document_rank else "document -"
+    return f"{dense} | {keyword} | {document} | fused {hit.fused:.4f}"
 
 
 def calibrate_search(
@@ -147,7 +148,7 @@ def calibrate_search(
     weights = result.weights
     typer.echo(
         f"chose dense {weights.dense:g}, keyword {weights.keyword:g}, rrf_k {weights.rrf_k:g}, "
-        f"heading weight {weights.heading_weight:g} on "
+        f"heading weight {weights.heading_weight:g}, document {weights.document:g} on "
         f"{result.calibration_questions} questions; saved for search. On the other {result.report_questions}:"
     )
     for name, scores in result.report.items():

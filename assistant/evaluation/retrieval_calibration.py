@@ -4,7 +4,8 @@
 
 Questions with expected sources are split by a seeded hash of their text: the fusion weights are
 chosen on the calibration part only, and hit@k of dense, keyword, equal-weight and calibrated
-fusion are reported on the report part, which the choice never saw. Knows nothing about settings.
+fusion are reported on the report part, which the choice never saw; every ranking keeps the
+knowledge base's `max_chunks_per_document`, as search does. Knows nothing about settings.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from assistant.evaluation import metrics
 from assistant.evaluation.questions import EvalQuestion, QuestionsError, load_questions
 from ingest.hybrid import FusionWeights
 from ingest.knowledge_base import KnowledgeBase
-from ingest.search_calibration import HEADING_WEIGHTS, Judged, choose_weights, hits_at
+from ingest.search_calibration import DOCUMENT_WEIGHTS, HEADING_WEIGHTS, Judged, choose_weights, hits_at
 
 CUTOFFS = (1, 3, 5)
 # The channels alone and plain fusion, for comparison with the calibrated weights.
@@ -45,6 +46,7 @@ class SearchCalibration:
                 "keyword": self.weights.keyword,
                 "rrf_k": self.weights.rrf_k,
                 "heading_weight": self.weights.heading_weight,
+                "document": self.weights.document,
             },
             "calibration_questions": self.calibration_questions,
             "report_questions": self.report_questions,
@@ -69,11 +71,13 @@ def judge(knowledge_base: KnowledgeBase, questions: Sequence[EvalQuestion], cand
     rankings = knowledge_base.channel_rankings([q.question for q in questions], candidates, HEADING_WEIGHTS)
     return [
         Judged(
-            dense,
-            keyword,
-            frozenset(cid for cid, source in sources.items() if metrics.matches(source, q.sources)),
+            r.dense,
+            r.keyword,
+            frozenset(cid for cid, source in r.sources.items() if metrics.matches(source, q.sources)),
+            r.document_of,
+            r.document_rank,
         )
-        for q, (dense, keyword, sources) in zip(questions, rankings, strict=True)
+        for q, r in zip(questions, rankings, strict=True)
     ]
 
 
@@ -84,8 +88,10 @@ def calibrate_search(
     fraction: float,
     seed: int,
     candidates: int,
+    document_weights: Sequence[float] = DOCUMENT_WEIGHTS,
 ) -> SearchCalibration:
-    """Choose fusion weights on the calibration split of `questions_file`; score them on the report split."""
+    """Choose fusion weights on the calibration split of `questions_file`; score them on the report split.
+    `document_weights` are the document channel weights tried ((0.0,): chunks ranked alone)."""
     questions, _problems = load_questions(questions_file)
     with_sources = [q for q in questions if q.sources]
     calibration, report = split_questions(with_sources, fraction, seed)
@@ -97,13 +103,16 @@ def calibrate_search(
     judged_calibration = judge(knowledge_base, calibration, candidates)
     judged_report = judge(knowledge_base, report, candidates)
     where = f"{Path(questions_file).name}: {len(calibration)} of {len(with_sources)} questions (seed {seed})"
-    weights = choose_weights(judged_calibration, calibrated_on=where)
-    scores = {name: hits_at(judged_report, w, CUTOFFS) for name, w in BASELINES.items()}
-    scores["calibrated"] = hits_at(judged_report, weights, CUTOFFS)
+    cap = knowledge_base.max_chunks_per_document
+    weights = choose_weights(
+        judged_calibration, calibrated_on=where, max_per_document=cap, document_weights=document_weights
+    )
+    scores = {name: hits_at(judged_report, w, CUTOFFS, cap) for name, w in BASELINES.items()}
+    scores["calibrated"] = hits_at(judged_report, weights, CUTOFFS, cap)
     return SearchCalibration(
         weights,
         len(calibration),
         len(report),
         scores,
-        hits_at(judged_calibration, weights, CUTOFFS),
+        hits_at(judged_calibration, weights, CUTOFFS, cap),
     )

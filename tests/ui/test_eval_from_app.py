@@ -16,12 +16,12 @@ from ingest.uploads import Upload
 from tests.ui.conftest import ADAPTER, QUESTION, write_adapter
 from ui.background import alive
 from ui.eval_inputs import save_questions
-
-UPLOADED_QUESTIONS = "eval_questions"  # the home layout's folder of uploaded question files
 from ui.eval_jobs import ACTIVE, list_jobs, read_job
 from ui.eval_reports import eval_runs
 from ui.eval_worker import ProgressWriter
 from ui.shown_paths import shown_path, without_home
+
+UPLOADED_QUESTIONS = "eval_questions"  # the home layout's folder of uploaded question files
 
 QUESTIONS = [
     {

@@ -29,7 +29,10 @@ def train(
     base: Annotated[
         str | None, typer.Option("--base", help="Base model: packaged name, folder or hub id.")
     ] = None,
-    method: Annotated[str | None, typer.Option("--method", help="lora (default), full or qlora.")] = None,
+    method: Annotated[
+        str | None,
+        typer.Option("--method", help="lora (default), dora, ia3, prefix, prompt, full or qlora."),
+    ] = None,
     epochs: Annotated[float | None, typer.Option("--epochs", help="Passes over the training data.")] = None,
     max_steps: Annotated[
         int | None, typer.Option("--max-steps", help="Stop after N optimiser steps.")
@@ -89,9 +92,11 @@ def train(
             "or pass --context none",
             EXIT_USAGE,
         )
-    from finetune.adapters import AdapterError
+    from finetune.adapters import AdapterError, read_info
     from finetune.base_model import BaseModelError
     from finetune.dpo import train_dpo
+    from finetune.forgetting import describe as describe_forgetting
+    from finetune.methods import runs_on_llama_cpp
     from finetune.train import TrainError, TrainingDiverged
     from finetune.train import train as run_training
 
@@ -131,6 +136,14 @@ def train(
         typer.echo(
             f"perplexity on {label}: {_number(perplexity[key]['before'])} before -> "
             f"{_number(perplexity[key]['after'])} after"
+        )
+    if "forgetting" in metrics:  # DPO runs do not check it
+        typer.echo(describe_forgetting(metrics["forgetting"]))
+    method = read_info(result.adapter_dir).method
+    if method != "full" and not runs_on_llama_cpp(method):
+        typer.echo(
+            f"note: {method} adapters have no llama.cpp (GGUF) form; the tuned modes answer with it on the "
+            "transformers backend"
         )
 
 

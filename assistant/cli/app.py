@@ -26,6 +26,7 @@ from assistant.cli import (
     eval_commands,
     finetune_commands,
     knowledge_commands,
+    methods_commands,
     serve_commands,
     ui_commands,
 )
@@ -94,6 +95,7 @@ ui_commands.register(app)
 serve_commands.register(app)
 eval_commands.register(app)
 calibrate_commands.register(app)
+methods_commands.register(app)
 
 
 def main() -> None:

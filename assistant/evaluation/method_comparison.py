@@ -53,6 +53,19 @@ def compare_methods(
     created = datetime.now(UTC)
     stamp = created.strftime("%Y%m%d-%H%M%S")
     folder = out or settings.home / "eval" / f"methods-{stamp}"
+    setup = {
+        "created": created.isoformat(timespec="seconds"),
+        "base_model": settings.model.base,
+        "data": [Path(path).name for path in data_paths],
+        "max_steps": settings.training.max_steps,
+        "epochs": settings.training.epochs,
+        "learning_rate": settings.training.learning_rate,
+        "batch_size": settings.training.batch_size,
+        "seed": settings.training.seed,
+        "max_forgetting": settings.training.max_forgetting,
+        "eval_questions": eval_questions.name if eval_questions else None,
+        "adapters_kept": keep_adapters,
+    }
     rows = []
     for position, method in enumerate(method_names, start=1):
         print(f"[{position}/{len(method_names)}] training method {method}", file=sys.stderr, flush=True)
@@ -72,20 +85,8 @@ def compare_methods(
         else:
             print(f"error: method {method}: {row['error']}", file=sys.stderr)
         rows.append(row)
-    setup = {
-        "created": created.isoformat(timespec="seconds"),
-        "base_model": settings.model.base,
-        "data": [Path(path).name for path in data_paths],
-        "max_steps": settings.training.max_steps,
-        "epochs": settings.training.epochs,
-        "learning_rate": settings.training.learning_rate,
-        "batch_size": settings.training.batch_size,
-        "seed": settings.training.seed,
-        "max_forgetting": settings.training.max_forgetting,
-        "eval_questions": eval_questions.name if eval_questions else None,
-        "adapters_kept": keep_adapters,
-    }
-    write_methods_report(folder, setup, rows)
+        # Rewritten after every method, so an interrupted comparison keeps the methods it finished.
+        write_methods_report(folder, setup, rows)
     return MethodsResult(folder, rows)
 
 

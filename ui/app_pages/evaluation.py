@@ -1,10 +1,12 @@
-"""Evaluation: the latest evaluation reports (per-mode metrics as charts and a table) and the A/B vote results."""
+"""Evaluation: the latest evaluation reports (per-mode metrics as charts and a table), the newest
+training-methods comparison and the A/B vote results."""
 
 import streamlit as st
 
 from ui import resources
 from ui.blind import scoreboard, scoreboard_rows
 from ui.eval_reports import EvalRun, eval_runs, metric_table
+from ui.methods_report import newest_methods_report
 from ui.render import neutralise_images
 
 
@@ -44,6 +46,18 @@ else:
         f"No evaluation reports yet under {settings.home / 'eval'}. Run an evaluation from the command line "
         "(see `tunedesk --help`); its report appears here."
     )
+
+st.subheader("Training methods side by side")
+methods_report = newest_methods_report(settings.home)
+if methods_report is None:
+    st.caption(
+        "No comparison yet: `tunedesk methods DATA` trains each method on the same data and writes one."
+    )
+else:
+    st.caption(f"The newest comparison, {methods_report.name}.")
+    if methods_report.chart is not None:
+        st.image(str(methods_report.chart))
+    st.markdown(methods_report.table)
 
 st.subheader("Blind A/B votes")
 scores = scoreboard(resources.storage(settings).votes())

@@ -181,23 +181,33 @@ def build_generator(settings: Settings) -> Generator:
                     f"generation.backend = llama_cpp needs a GGUF base model; model.base "
                     f"{settings.model.base!r} is not one: set generation.backend = transformers"
                 )
-            return LlamaCppGenerator(
+            from assistant.routed_generator import RoutedGenerator
+            from finetune.methods import runs_on_llama_cpp
+
+            llama_cpp = LlamaCppGenerator(
                 model_path,
-                find_adapters=lambda: {info.name: info.path / GGUF_NAME for info in peft_adapters(settings)},
+                find_adapters=lambda: {
+                    info.name: info.path / GGUF_NAME
+                    for info in peft_adapters(settings)
+                    if runs_on_llama_cpp(info.method)
+                },
                 threads=generation.threads or os.cpu_count() or 1,
                 slots=generation.slots,
                 context_tokens=settings.assistant.context_tokens,
                 **options,
             )
+            # Adapters of other methods (DoRA, IA3, prefix, prompt tuning) are answered by transformers.
+            return RoutedGenerator(
+                llama_cpp,
+                find_fallback=lambda: {
+                    info.name: info.method
+                    for info in peft_adapters(settings)
+                    if not runs_on_llama_cpp(info.method)
+                },
+                build_fallback=lambda: _transformers_generator(settings, options),
+            )
         case "transformers":
-            from assistant.generation import TransformersGenerator
-            from finetune.base_model import load_base_model, load_tokenizer
-
-            adapters = {info.name: info.path for info in peft_adapters(settings)}
-            device = resolve_device(settings.device)
-            model = load_base_model(settings.model.base, settings.models_dir, device)
-            tokenizer = load_tokenizer(settings.model.base, settings.models_dir)
-            return TransformersGenerator(model, tokenizer, adapters=adapters, **options)
+            return _transformers_generator(settings, options)
         case "http":
             from assistant.http_generator import HttpGenerator
 
@@ -209,6 +219,17 @@ def build_generator(settings: Settings) -> Generator:
                 timeout_s=settings.assistant.http_timeout_s,
                 **options,
             )
+
+
+def _transformers_generator(settings: Settings, options: dict) -> Generator:
+    from assistant.generation import TransformersGenerator
+    from finetune.base_model import load_base_model, load_tokenizer
+
+    adapters = {info.name: info.path for info in peft_adapters(settings)}
+    device = resolve_device(settings.device)
+    model = load_base_model(settings.model.base, settings.models_dir, device)
+    tokenizer = load_tokenizer(settings.model.base, settings.models_dir)
+    return TransformersGenerator(model, tokenizer, adapters=adapters, **options)
 
 
 def abstention_threshold(settings: Settings) -> float:

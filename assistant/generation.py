@@ -1,8 +1,9 @@
 """The `Generator` seam and its local implementation: transformers + peft, one base model, many adapters.
 
 The base model is loaded once. Each adapter is loaded into it once (`load_adapter`) the first time it is
-asked for and switched with `set_adapter`; `adapter=None` runs the base weights with the adapter layers
-disabled (`disable_adapter()`), so changing mode never reloads anything. One generation runs at a time
+asked for and switched with `set_adapter` (an adapter of another peft type, e.g. prompt tuning after
+LoRA, replaces the loaded ones, since one peft model holds one type); `adapter=None` runs the base
+weights with the adapter layers disabled (`disable_adapter()`), so changing mode never reloads anything. One generation runs at a time
 (a lock): the active adapter is state of the shared model.
 
 Knows nothing about retrieval, prompts or answers beyond chat messages in and text out.
@@ -108,6 +109,7 @@ class TransformersGenerator:
         special |= {added.content for added in tokenizer.added_tokens_decoder.values() if added.special}
         self.special_tokens = sorted((token for token in special if len(token) > 1), key=len, reverse=True)
         self._loaded: set[str] = set()
+        self._peft_type: str | None = None  # of the loaded adapters
         self._lock = threading.Lock()
         self._temperature, self._top_p = temperature, top_p
         self._options: dict[str, Any] = {
@@ -211,14 +213,22 @@ class TransformersGenerator:
         return nullcontext()
 
     def _load(self, name: str) -> None:
-        from peft import PeftModel
+        from peft import PeftConfig, PeftModel
 
         path = self._adapter_paths[name]
+        peft_type = PeftConfig.from_pretrained(path).peft_type
+        if self._loaded and peft_type != self._peft_type:
+            # One peft model holds adapters of one type only (LoRA, IA3, prefix, prompt tuning): going to
+            # another type unloads the current ones, which are loaded again (a small file) when asked for.
+            prompt_learning = self.model.active_peft_config.is_prompt_learning
+            self.model = self.model.get_base_model() if prompt_learning else self.model.unload()
+            self._loaded.clear()
         if not self._loaded:
             self.model = PeftModel.from_pretrained(self.model, path, adapter_name=name).eval()
         else:
             self.model.load_adapter(path, adapter_name=name)
         self._loaded.add(name)
+        self._peft_type = peft_type
 
 
 def _pieces(streamer: TextIteratorStreamer) -> Iterator[str]:

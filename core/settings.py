@@ -171,10 +171,19 @@ class DataSettings(Section):
         description="Word-shingle Jaccard similarity of a customer turn to an evaluation question counted as a "
         "leak; 0.5 still catches a 12-word question with one word changed.",
     )
+    mix_in: str | None = Field(
+        None,
+        description="General text mixed into training against forgetting: a UTF-8 text file (paragraphs "
+        'separated by blank lines) or "general" for the packaged one; None = off.',
+    )
 
 
 class TrainingSettings(Section):
-    method: Literal["lora", "full", "qlora"] = Field("lora", description="qlora needs CUDA and bitsandbytes.")
+    method: Literal["lora", "full", "qlora", "dora", "ia3", "prefix", "prompt"] = Field(
+        "lora",
+        description="qlora needs CUDA and bitsandbytes; dora is lora with use_dora; ia3, prefix and prompt "
+        "(prefix/prompt tuning) are the other peft families.",
+    )
     epochs: float = Field(3.0, gt=0)
     max_steps: int = Field(-1, description="Stop after this many optimiser steps; -1 = run all epochs.")
     learning_rate: float = Field(2e-4, gt=0)
@@ -226,6 +235,24 @@ class TrainingSettings(Section):
     promote_max_new_tokens: int = Field(
         64, gt=0, description="Longest answer per question while comparing, in model tokens."
     )
+    use_dora: bool = Field(
+        False, description="LoRA with weight decomposition (DoRA); goes with method lora or qlora."
+    )
+    num_virtual_tokens: int = Field(
+        20, gt=0, description="Learned virtual tokens of methods prefix and prompt (prefix/prompt tuning)."
+    )
+    max_forgetting: float = Field(
+        0.1,
+        ge=0,
+        description="Relative rise of general-text perplexity (after / before - 1) over which a run is "
+        "marked as forgetting.",
+    )
+
+    @model_validator(mode="after")
+    def _dora_on_lora(self) -> TrainingSettings:
+        if self.use_dora and self.method not in ("lora", "qlora", "dora"):
+            raise ValueError(f"training.use_dora goes with method lora or qlora, not {self.method}")
+        return self
 
 
 class RaftSettings(Section):

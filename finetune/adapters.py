@@ -3,8 +3,9 @@
 An adapter folder is a standard peft adapter (`PeftModel.from_pretrained(base, folder)` loads it) that
 also describes itself: `tunedesk_adapter.json` (name, base model, method, data hash, creation time),
 `training_config.json`, `cleaning_report.json`, `metrics.json`, the loss curves and the tokenizer with
-its chat template, and `adapter_model.gguf`, the same LoRA for llama.cpp (Llama-family bases).
-A full fine-tune (method "full") stores the whole model in the same layout. `<home>/active_adapter.json`
+its chat template, and `adapter_model.gguf`, the same LoRA for llama.cpp (plain LoRA on Llama-family
+bases; other methods have none).
+A full fine-tune (method "full") stores the whole model in the same layout. The home's active-adapter file
 names the adapter the tuned modes use and why it is that one.
 This module knows nothing about how adapters are trained.
 """
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from finetune import methods
 from finetune.checkpoints import write_json_atomic
 from finetune.gguf_lora import GGUFExportError, export_gguf_lora, exportable
 
@@ -96,8 +98,9 @@ def write_adapter(folder: Path, model, tokenizer, record: AdapterRecord) -> None
         model.peft_config["default"].base_model_name_or_path = str(record.base_path)
     model.save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
-    if record.method != "full" and exportable(folder):
+    if methods.runs_on_llama_cpp(record.method) and exportable(folder):
         # Next to the peft weights, so the llama.cpp backend serves the adapter as soon as it is published.
+        # Other methods have no llama.cpp form: the transformers backend serves them.
         export_gguf_lora(folder, name=record.name, base_model=record.base_model)
     info = {
         "schema_version": SCHEMA_VERSION,
@@ -191,6 +194,11 @@ def export_gguf(adapters_dir: Path, name: str) -> Path:
         raise AdapterError(
             f"adapter {name!r} is a full fine-tune, not a LoRA; convert the whole model instead"
         )
+    if not methods.runs_on_llama_cpp(info.method):
+        raise AdapterError(
+            f"adapter {name!r} ({info.method}): GGUF export skipped, llama.cpp runs only plain LoRA adapters; "
+            "the tuned modes serve this one with the transformers backend"
+        )
     try:
         return export_gguf_lora(info.path, name=name, base_model=info.base_model)
     except GGUFExportError as error:
@@ -205,6 +213,11 @@ def merge_adapter(adapters_dir: Path, name: str, out_dir: Path) -> Path:
     info = find_adapter(adapters_dir, name)
     if info.method == "full":
         raise AdapterError(f"adapter {name!r} is a full fine-tune, already a complete model at {info.path}")
+    if info.method in methods.PROMPT_LEARNING:
+        raise AdapterError(
+            f"adapter {name!r} ({info.method} tuning) adds virtual tokens, which cannot be merged into the "
+            "weights; load it with peft on top of the base model instead"
+        )
     if out_dir.exists() and any(out_dir.iterdir()):
         raise AdapterError(f"--out {out_dir}: folder exists and is not empty; choose a new folder")
     base_path = json.loads((info.path / "adapter_config.json").read_text(encoding="utf-8"))[

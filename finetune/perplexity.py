@@ -39,6 +39,8 @@ def perplexity(
     for start in range(0, len(ordered), batch_size):
         batch = {key: value.to(device) for key, value in collate(ordered[start : start + batch_size]).items()}
         logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        # Prompt tuning returns logits for its virtual tokens first: keep the positions of the real tokens.
+        logits = logits[:, -batch["input_ids"].size(1) :]
         # Position t predicts token t+1; the loss is summed in float32 whatever the model's dtype.
         targets = batch["labels"][:, 1:]
         nll = functional.cross_entropy(
@@ -56,6 +58,11 @@ def perplexity(
 def general_text_samples(tokenizer: PreTrainedTokenizerBase, *, max_tokens: int = 256) -> list[Sample]:
     """One sample per paragraph of the packaged general-English text, every token scored."""
     text = resources.files("finetune").joinpath("general_text.txt").read_text(encoding="utf-8")
+    return paragraph_samples(text, tokenizer, max_tokens=max_tokens)
+
+
+def paragraph_samples(text: str, tokenizer: PreTrainedTokenizerBase, *, max_tokens: int) -> list[Sample]:
+    """One sample per paragraph (blank-line separated) of `text`, every token scored."""
     samples = []
     for paragraph in (block.strip() for block in text.split("\n\n")):
         if not paragraph:

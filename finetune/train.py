@@ -6,9 +6,11 @@ Data: conversations are loaded, cleaned and split by `finetune.dataset.prepare_d
 with the loss on the assistant's tokens only. With a knowledge base (`--context rag`), each agent reply
 is trained under the tuned+rag prompt with retrieved sources instead (finetune/raft.py). Training is
 transformers' Trainer with a peft LoRA model (default), a full fine-tune (`training.method = "full"`,
-small models) or QLoRA (CUDA + bitsandbytes). Each batch is packed into one row without padding
-(finetune/collate.py), so no compute goes to padding and no sample attends to another. The same command
-uses CUDA with bf16 when present, else the CPU.
+small models), QLoRA (CUDA + bitsandbytes) or another peft method (DoRA, IA3, prefix or prompt tuning:
+finetune/methods.py). Each batch is packed into one row without padding (finetune/collate.py), so no
+compute goes to padding and no sample attends to another (prefix/prompt tuning: padded rows). The same
+command uses CUDA with bf16 when present, else the CPU. `data.mix_in` adds general text to the training
+data; a run whose general-text perplexity rose over `training.max_forgetting` is marked (finetune/forgetting.py).
 
 Runs live in `<home>/runs/<name>/` with a sealed checkpoint every `training.save_steps`; `--resume`
 continues from the newest complete one and ends with the same weights as an uninterrupted run. The
@@ -35,10 +37,10 @@ from transformers import PreTrainedModel, PrinterCallback, Trainer, TrainerCallb
 
 from core.device import Device, resolve_device
 from core.settings import Settings, TrainingSettings
-from finetune import adapters, checkpoints
+from finetune import adapters, checkpoints, forgetting, general_probe, methods
 from finetune.base_model import ensure_base_model, load_base_model, load_tokenizer
 from finetune.callbacks import ProgressBar, TrainingDiverged
-from finetune.collate import IGNORE_INDEX, PackCollator
+from finetune.collate import IGNORE_INDEX, PackCollator, PadCollator
 from finetune.dataset import prepare_data
 from finetune.perplexity import general_text_samples
 from finetune.plots import loss_curves
@@ -98,6 +100,9 @@ def train(
     if not train_samples:
         raise TrainError(_no_data_message(data_paths, prepared.report.to_dict(), data.max_tokens))
 
+    mixed = forgetting.mix_in_samples(data.mix_in, tokenizer, max_tokens=data.max_tokens)
+    train_samples += mixed
+
     config = _resolved_config(settings, prepared.data_hash, len(train_samples), len(validation_samples))
     config["context"] = described
     checkpoint = _resume_point(run_dir, config) if resume else None
@@ -113,6 +118,8 @@ def train(
     before = measure_perplexities(
         model, validation_samples, general_samples, tokenizer.pad_token_id, training.batch_size
     )
+    probe_items = general_probe.probe_items()
+    probe_before = general_probe.run_probe(model, tokenizer, probe_items, batch_size=training.batch_size)
 
     trainer, progress = build_trainer(
         model, tokenizer, train_samples, validation_samples, training, run_dir, device
@@ -128,13 +135,30 @@ def train(
     )
     curves = loss_curves(trainer.state.log_history)
     context_figures = {**described, "build_s": round(build_s, 2)}
-    metrics = run_metrics(trainer, curves, before, after, progress, runtime_s, {"context": context_figures})
+    forgetting_figures = forgetting.assess(
+        before.general_text,
+        after.general_text,
+        probe_before,
+        general_probe.run_probe(trainer.model, tokenizer, probe_items, batch_size=training.batch_size),
+        max_forgetting=training.max_forgetting,
+        mix_in=data.mix_in,
+        mixed_samples=len(mixed),
+    )
+    metrics = run_metrics(
+        trainer,
+        curves,
+        before,
+        after,
+        progress,
+        runtime_s,
+        {"context": context_figures, "forgetting": forgetting_figures},
+    )
     if state.is_main_process:
         record = adapters.AdapterRecord(
             name=name,
             base_model=base,
             base_path=ensure_base_model(base, settings.models_dir),
-            method=training.method,
+            method=methods.recorded_method(training.method, use_dora=training.use_dora),
             data_hash=prepared.data_hash,
             config=config,
             report=prepared.report.to_dict(),
@@ -157,6 +181,10 @@ def build_trainer(
 ) -> tuple[Trainer, ProgressBar]:
     """The Trainer of one run over pre-tokenized samples, with our callbacks; also used by the benchmark."""
     progress = ProgressBar()
+    packed = methods.packs(training.method)
+    # Virtual tokens go in front of a whole row, so prefix/prompt tuning gets one padded row per sample;
+    # its padding (attention mask 0) is not counted as tokens seen.
+    tokens_seen = {} if packed else {"include_num_input_tokens_seen": "non_padding"}
     micro_batch, accumulation = micro_batching(
         training.batch_size, training.gradient_accumulation, _mean_length(train_samples), training.pack_tokens
     )
@@ -170,10 +198,11 @@ def build_trainer(
             per_device_train_batch_size=micro_batch,
             per_device_eval_batch_size=micro_batch,
             gradient_accumulation_steps=accumulation,
+            **tokens_seen,
         ),
         train_dataset=train_samples,
         eval_dataset=validation_samples or None,
-        data_collator=PackCollator(),
+        data_collator=PackCollator() if packed else PadCollator(tokenizer.pad_token_id),
         processing_class=tokenizer,
         callbacks=training_callbacks(training, progress, has_validation=bool(validation_samples)),
     )
@@ -295,27 +324,27 @@ def build_model(training: TrainingSettings, base: str, models_dir: Path, device:
         case "full":
             # Full fine-tuning keeps fp32 master weights; on CUDA the Trainer adds bf16 autocast.
             return load_base_model(base, models_dir, device, dtype=torch.float32)
-        case "lora":
-            return _with_lora(load_base_model(base, models_dir, device), training)
         case "qlora":
             _require_qlora(device)
             from peft import prepare_model_for_kbit_training
 
             model = load_base_model(base, models_dir, device, quantize_4bit=True)
-            return _with_lora(prepare_model_for_kbit_training(model), training)
-    raise TrainError(f"training.method: unknown method {training.method!r}; use lora, full or qlora")
+            return _with_peft(prepare_model_for_kbit_training(model), training)
+        case _:
+            return _with_peft(load_base_model(base, models_dir, device), training)
 
 
-def _with_lora(model: PreTrainedModel, training: TrainingSettings) -> PreTrainedModel:
-    from peft import LoraConfig, get_peft_model
+def _with_peft(model: PreTrainedModel, training: TrainingSettings) -> PreTrainedModel:
+    from peft import get_peft_model
 
-    targets = "all-linear" if training.target_modules == ("all-linear",) else list(training.target_modules)
-    config = LoraConfig(
-        r=training.lora_rank,
-        lora_alpha=training.lora_alpha,
-        lora_dropout=training.lora_dropout,
-        target_modules=targets,
-        task_type="CAUSAL_LM",
+    config = methods.peft_config(
+        training.method,
+        rank=training.lora_rank,
+        alpha=training.lora_alpha,
+        dropout=training.lora_dropout,
+        target_modules=training.target_modules,
+        use_dora=training.use_dora,
+        num_virtual_tokens=training.num_virtual_tokens,
     )
     return get_peft_model(model, config)
 

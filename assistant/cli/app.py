@@ -27,6 +27,7 @@ from assistant.cli import (
     fewshot_commands,
     finetune_commands,
     knowledge_commands,
+    methods_commands,
     serve_commands,
     ui_commands,
 )
@@ -96,6 +97,7 @@ serve_commands.register(app)
 eval_commands.register(app)
 calibrate_commands.register(app)
 fewshot_commands.register(app)
+methods_commands.register(app)
 
 
 def main() -> None:

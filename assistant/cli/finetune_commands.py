@@ -31,7 +31,10 @@ def train(
     base: Annotated[
         str | None, typer.Option("--base", help="Base model: packaged name, folder or hub id.")
     ] = None,
-    method: Annotated[str | None, typer.Option("--method", help="lora (default), full or qlora.")] = None,
+    method: Annotated[
+        str | None,
+        typer.Option("--method", help="lora (default), dora, ia3, prefix, prompt, full or qlora."),
+    ] = None,
     epochs: Annotated[float | None, typer.Option("--epochs", help="Passes over the training data.")] = None,
     max_steps: Annotated[
         int | None, typer.Option("--max-steps", help="Stop after N optimiser steps.")
@@ -118,9 +121,11 @@ def train(
             "or pass --context none",
             EXIT_USAGE,
         )
-    from finetune.adapters import AdapterError
+    from finetune.adapters import AdapterError, read_info
     from finetune.base_model import BaseModelError
     from finetune.dpo import load_preferences, train_dpo
+    from finetune.forgetting import describe as describe_forgetting
+    from finetune.methods import runs_on_llama_cpp
     from finetune.train import TrainError, TrainingDiverged
     from finetune.train import train as run_training
 
@@ -167,6 +172,14 @@ def train(
         typer.echo(
             f"perplexity on {label}: {_number(getattr(metrics.before, key))} before -> "
             f"{_number(getattr(metrics.after, key))} after"
+        )
+    if "forgetting" in metrics.sections:  # preference runs do not check it
+        typer.echo(describe_forgetting(metrics.sections["forgetting"]))
+    method = read_info(result.adapter_dir).method
+    if method != "full" and not runs_on_llama_cpp(method):
+        typer.echo(
+            f"note: {method} adapters have no llama.cpp (GGUF) form; the tuned modes answer with it on the "
+            "transformers backend"
         )
     if "memorisation" in review:
         typer.echo(review["memorisation"].summary())

@@ -180,3 +180,51 @@ def test_compare_tab_tables_and_charts_the_changes(two_runs, tiny_model_dir, mon
 
     compare.selectbox[0].set_value(NEWER).run()
     assert page.tabs[2].warning[0].value == "Choose two different runs."
+
+
+def methods_row(method: str, trainable: int, rise: float) -> dict:
+    return {
+        "method": method,
+        "trainable_params": trainable,
+        "trainable_share": trainable / 134_515_008,
+        "weights_mb": trainable * 4 / 2**20,
+        "peak_memory_mb": 1800.0,
+        "memory_kind": "rss",
+        "tokens_per_s": 120.0,
+        "train_s": 30.0,
+        "steps": 4,
+        "validation_ppl": {"before": 9.0, "after": 6.0},
+        "general_ppl": {"before": 20.0, "after": 20.0 * (1 + rise)},
+        "general_rise": rise,
+        "probe_accuracy": {"before": 0.8, "after": 0.75},
+        "forgetting": rise > 0.1,
+    }
+
+
+def test_shows_the_newest_methods_comparison(use_empty_home, app):
+    from assistant.evaluation.method_table import write_methods_report
+
+    setup = {
+        "created": "2026-01-02T00:00:00+00:00",
+        "base_model": "SmolLM2-135M-Instruct",
+        "data": ["transcripts"],
+        "max_steps": 4,
+        "epochs": 3.0,
+        "learning_rate": 2e-4,
+        "batch_size": 8,
+        "seed": 42,
+        "max_forgetting": 0.1,
+        "eval_questions": None,
+    }
+    older = [methods_row("lora", 1000, 0.01)]
+    newer = [methods_row("lora", 1_638_400, 0.02), methods_row("full", 134_515_008, 0.25)]
+    write_methods_report(use_empty_home / "eval" / "methods-20260101-000000", setup, older)
+    write_methods_report(use_empty_home / "eval" / "methods-20260102-000000", setup, newer)
+    # A methods comparison is not an evaluation run of the four modes.
+    assert eval_runs(use_empty_home) == []
+
+    page = app("evaluation")
+    table = next(block.value for block in page.markdown if "| method |" in block.value)
+    assert "| lora | 1,638,400 |" in table and "| full | 134,515,008 | 100.000% |" in table
+    assert "+25.0% | 80% -> 75% | FORGETTING |" in table
+    assert any("methods-20260102-000000" in caption.value for caption in page.caption)

@@ -1,6 +1,7 @@
 """Evaluation: read the reports (per-mode metrics, charts), start an evaluation in the background with live
-progress, compare two runs, and the A/B vote results."""
+progress, compare two runs, the newest training-methods comparison and the A/B vote results."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
@@ -27,7 +28,7 @@ from ui.eval_reports import (
     metric_table,
     question_rows,
 )
-from ui.modes import available_modes, unavailable_reason
+from ui.methods_report import newest_methods_report
 from ui.render import neutralise_images
 from ui.shown_paths import shown_path, without_home
 
@@ -101,10 +102,10 @@ def start_form(settings: Settings, questions: Path) -> None:
     except QuestionsError as error:
         st.error(without_home(str(error), settings.home))
         return
-    adapters = [info.name for info in resources.adapters(settings)]
-    documents = resources.has_documents(settings)
+    check = resources.mode_check(settings)
+    adapters = list(check.adapters)
     with st.form("evaluate"):
-        modes = st.multiselect("Modes", MODES, default=available_modes(bool(adapters), documents))
+        modes = st.multiselect("Modes", MODES, default=check.available())
         active = resources.chosen_adapter(settings)
         adapter = st.selectbox(
             "Adapter (tuned modes)",
@@ -121,11 +122,9 @@ def start_form(settings: Settings, questions: Path) -> None:
         started = st.form_submit_button("Start evaluation", disabled=not valid)
     if not started:
         return
-    blocked = [
-        f"{mode} {reason}"
-        for mode in modes
-        if (reason := unavailable_reason(mode, bool(adapters), documents))
-    ]
+    # The reasons of the adapter chosen here, which may not be the active one.
+    chosen = replace(check, adapter=adapter, training=None) if adapter else check
+    blocked = [reason for mode in modes if (reason := chosen.unavailable(mode))]
     if blocked:
         st.error("; ".join(blocked))
         return
@@ -212,8 +211,8 @@ def compare_runs(settings: Settings, runs: list[EvalRun]) -> None:
 settings = resources.settings()
 st.title("Evaluation")
 runs = eval_runs(settings.layout.eval)
-reports_tab, new_tab, compare_tab, votes_tab = st.tabs(
-    ["Reports", "New evaluation", "Compare runs", "Blind A/B votes"]
+reports_tab, new_tab, compare_tab, methods_tab, votes_tab = st.tabs(
+    ["Reports", "New evaluation", "Compare runs", "Training methods", "Blind A/B votes"]
 )
 with reports_tab:
     reports(settings, runs)
@@ -222,6 +221,17 @@ with new_tab:
         new_evaluation(settings, {run.name for run in runs})
 with compare_tab:
     compare_runs(settings, runs)
+with methods_tab:
+    methods_report = newest_methods_report(settings.layout.eval)
+    if methods_report is None:
+        st.caption(
+            "No comparison yet: `tunedesk methods DATA` trains each method on the same data and writes one."
+        )
+    else:
+        st.caption(f"The newest comparison, {methods_report.name}.")
+        if methods_report.chart is not None:
+            st.image(str(methods_report.chart))
+        st.markdown(methods_report.table)
 with votes_tab:
     scores = scoreboard(resources.storage(settings).votes())
     if scores:

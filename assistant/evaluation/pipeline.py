@@ -23,7 +23,7 @@ from assistant.builders import (
     default_adapter,
     generation_backend,
 )
-from assistant.calibration import CALIBRATION_FILE, read_calibration_record
+from assistant.calibration import read_calibration_record
 from assistant.evaluation.questions import QuestionsError, load_questions, stratified
 from assistant.evaluation.report import write_run
 from assistant.evaluation.runner import AnswerProgress, run_questions
@@ -90,7 +90,7 @@ def _held_out(
 ) -> dict[str, Any]:
     """The same metrics on the questions `tunedesk calibrate` held out, when it calibrated on this file: the
     abstention threshold was picked on the other part, so only these figures measure it fairly."""
-    calibration = read_calibration_record(settings.home / CALIBRATION_FILE)
+    calibration = read_calibration_record(settings.layout.calibration_file)
     if not calibration or calibration.get("questions_file") != Path(questions_file).name:
         return {}
     ids = set(calibration.get("held_out_ids") or ())

@@ -54,3 +54,11 @@ def unavailable(
     if uses_retrieval(mode) and not has_documents:
         return f"mode {mode} needs documents and the knowledge base is empty; {hints.add_documents}"
     return None
+
+
+def no_examples(mode: Mode) -> str:
+    """Why a fewshot mode cannot run: there are no example exchanges to show it."""
+    return (
+        f"mode {mode} needs example exchanges and none are set up; build them with "
+        "`tunedesk fewshot-index TRANSCRIPTS` or set assistant.fewshot_data"
+    )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from assistant.adapter_choice import choose_adapter, stored_choice, switchable
 from assistant.answer import Mode, uses_examples, uses_retrieval
-from assistant.availability import unavailable
+from assistant.availability import no_examples, unavailable
 from assistant.calibration import read_threshold
 from assistant.engine import Assistant, AssistantError
 from assistant.fewshot_store import (
@@ -127,10 +127,8 @@ def default_adapter(settings: Settings) -> str | None:
 def unavailable_reason(settings: Settings, mode: Mode) -> str | None:
     """Why `mode` cannot run with these settings (availability.py, in the CLI's words), found without
     loading a model; None when it can."""
-    if uses_examples(mode):
-        problem = fewshot_unavailable(settings)
-        if problem:
-            return problem
+    if uses_examples(mode) and fewshot_unavailable(settings):
+        return no_examples(mode)
     return unavailable(
         mode,
         adapter=default_adapter(settings),

@@ -41,7 +41,7 @@ from assistant.answer import (
     uses_retrieval,
 )
 from assistant.answer_filter import AnswerFilter, clean, mark_cited, stop_strings
-from assistant.availability import unavailable
+from assistant.availability import no_examples, unavailable
 from assistant.grounding import invented_figures
 from assistant.prompts import Message, Prompt, build_prompt, retrieval_query
 
@@ -135,10 +135,7 @@ class Assistant:
     def unavailable(self, mode: Mode, adapter: str | None = None) -> str | None:
         """Why `mode` cannot run now with `adapter` (else the default one), or None (see availability.py)."""
         if uses_examples(mode) and self.examples is None:
-            return (
-                f"mode {mode} needs example exchanges and none are set up; build them with "
-                "`tunedesk fewshot-index TRANSCRIPTS` or set assistant.fewshot_data"
-            )
+            return no_examples(mode)
         return unavailable(
             mode,
             adapter=adapter or self._default_adapter,

@@ -210,9 +210,10 @@ def test_search_explain_shows_each_channels_rank_and_score(built):
     assert text.exit_code == 0, text.output
     first = text.stdout.split("\n\n")[0]
     assert "warranty.md" in first
-    assert re.search(r"dense #\d+ cosine 0\.\d{3} \| keyword #1 bm25 \d+\.\d\d \| fused 0\.\d{4}", first), (
-        first
-    )
+    assert re.search(
+        r"dense #\d+ cosine 0\.\d{3} \| keyword #1 bm25 \d+\.\d\d \| document (?:-|#\d+) \| fused 0\.\d{4}",
+        first,
+    ), first
 
     hits = json.loads(_run(home, "search", "hardware faults warranty years", "--explain", "--json").stdout)
     assert hits[0]["keyword_rank"] == 1 and hits[0]["dense_rank"] >= 1

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.answer import CORE_MODES, Mode, uses_examples
-from assistant.availability import APP_HINTS, unavailable
+from assistant.availability import APP_HINTS, no_examples, unavailable
 
 PREFERRED_MODES: tuple[Mode, ...] = ("tuned+rag", "rag", "tuned", "base")
 
@@ -23,12 +23,12 @@ class ModeCheck:
     adapters: Sequence[str]  # the adapters tuned modes can switch to
     has_documents: bool
     training: str | None = None  # a training run in progress, e.g. "**support** (step 3 of 24)"
-    fewshot_problem: str | None = None  # why there are no example exchanges for the fewshot modes
+    has_examples: bool = False  # example exchanges for the fewshot modes exist
 
     def unavailable(self, mode: Mode) -> str | None:
         """Why `mode` cannot run now, or None when it can."""
-        if uses_examples(mode) and self.fewshot_problem:
-            return self.fewshot_problem
+        if uses_examples(mode) and not self.has_examples:
+            return no_examples(mode)
         return unavailable(
             mode,
             adapter=self.adapter,

@@ -101,7 +101,7 @@ def mode_check(current: Settings) -> ModeCheck:
         [info.name for info in switchable(adapters(current))],
         has_documents(current),
         None if adapter else training_in_progress(current),
-        fewshot_problem(current),
+        fewshot_problem(current) is None,
     )
 
 

@@ -17,7 +17,7 @@ from ui.modes import ModeCheck
 
 def test_each_missing_piece_has_its_reason():
     ready = {"adapter": "a", "adapters": ["a", "b"], "has_documents": True}
-    assert [unavailable(mode, **ready) for mode in MODES] == [None] * 4
+    assert [unavailable(mode, **ready) for mode in MODES] == [None] * len(MODES)
     assert unavailable("tuned", **{**ready, "adapter": None}) == (
         "mode tuned needs a fine-tuned adapter and none exists yet; create one with `tunedesk train`"
     )

@@ -287,6 +287,7 @@ def test_answer_to_dict_is_the_json_contract(assistant):
         "answer",
         "sources",
         "abstained",
+        "examples",
         "mode",
         "adapter",
         "prompt_tokens",

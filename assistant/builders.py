@@ -77,22 +77,14 @@ def has_documents(settings: Settings) -> bool:
 def build_training_context(settings: Settings) -> RaftContext:
     """The knowledge base and the tuned+rag prompt that `tunedesk train --context rag` builds examples from.
     The caller calls `context.close()` when training is done."""
-    from assistant.training_prompt import AnswerTimePrompt
     from finetune.batched_search import BatchedSearch, RememberingEmbedder
     from finetune.raft import RaftContext
 
     embedder = RememberingEmbedder(build_embedder(settings))
     knowledge_base = open_knowledge_base(settings, embedder=embedder)
-    options = settings.assistant
 
     def prompt_format(tokenizer) -> AnswerTimePrompt:
-        return AnswerTimePrompt(
-            tokenizer,
-            context_tokens=options.context_tokens,
-            max_new_tokens=settings.generation.max_new_tokens,
-            history_turns=options.history_turns,
-            domain=options.domain,
-        )
+        return answer_time_prompt(settings, tokenizer)
 
     return RaftContext(
         BatchedSearch(knowledge_base.search, embedder),

@@ -16,12 +16,14 @@ from collections.abc import Iterable
 _CITATION = re.compile(r"\[\d{1,2}\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _THOUSANDS = re.compile(r",(?=\d{3}\b)")
+_LIST_MARKER = re.compile(r"^\s*\d{1,2}[.)]\s", re.MULTILINE)  # "1. Unplug it": a step, not a figure
 
 
 def figures(text: str) -> list[str]:
     """The numbers of `text` in a canonical form ("1,000" and "1000" agree; "$14.95" gives "14.95"),
-    citation markers like `[2]` left out, in order of appearance, each once."""
-    found = (_canonical(match) for match in _NUMBER.findall(_CITATION.sub(" ", text)))
+    citation markers like `[2]` and list numbering left out, in order of appearance, each once."""
+    text = _LIST_MARKER.sub("", _CITATION.sub(" ", text))
+    found = (_canonical(match) for match in _NUMBER.findall(text))
     return list(dict.fromkeys(found))
 
 

@@ -45,7 +45,7 @@ def run(spec: dict) -> dict:
         return {"error": str(error)}
     peak, kind = peak_memory_mb(cuda=resolve_device(settings.device).is_cuda)
     return {
-        "metrics": result.metrics,
+        "metrics": result.metrics.to_dict(),
         "peak_memory_mb": round(peak, 1),
         "memory_kind": kind,
         "wall_s": round(time.perf_counter() - started, 2),

@@ -7,22 +7,18 @@
 
 So a grounded answer with a citation scores 1, an uncited one without invented figures 0, and each
 made-up figure costs a point. Citation markers and list numbering ("1. Unplug ...") are not figures.
-Numbers compare after dropping thousands separators and trailing decimal zeros ("1,000" = "1000",
-"2.50" = "2.5"). No model, no reference answer: the same rule scores evaluation answers and answers
+Numbers compare as `assistant.grounding` writes them ("1,000" = "1000", "2.50" = "2.5"): the engine flags
+the same invented figures at answer time. No model, no reference answer: the same rule scores evaluation answers and answers
 generated before/after preference training. Knows nothing about files or settings.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from assistant.evaluation.metrics import cited_numbers
-
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_CITATION = re.compile(r"\[\d{1,2}\]")
-_LIST_MARKER = re.compile(r"^\s*\d{1,2}[.)]\s", re.MULTILINE)
+from assistant.grounding import invented_figures
 
 
 def rule_reward(text: str, sources: Sequence[dict[str, Any]], question: str, *, abstained: bool) -> int:
@@ -31,25 +27,9 @@ def rule_reward(text: str, sources: Sequence[dict[str, Any]], question: str, *, 
         return 0
     shown = range(1, len(sources) + 1)
     cites = any(number in shown for number in cited_numbers(text))
-    evidence = [question, *(_source_text(source) for source in sources)]
-    return (1 if cites else 0) - len(invented_numbers(text, evidence))
-
-
-def invented_numbers(text: str, evidence: Iterable[str]) -> set[str]:
-    """The numbers of `text` (normalised) that appear in none of the `evidence` texts."""
-    known = set().union(*(numbers_in(part) for part in evidence))
-    return numbers_in(_LIST_MARKER.sub("", _CITATION.sub(" ", text))) - known
-
-
-def numbers_in(text: str) -> set[str]:
-    return {_normalise(match) for match in _NUMBER.findall(text)}
-
-
-def _normalise(number: str) -> str:
-    number = number.replace(",", "")
-    if "." in number:
-        number = number.rstrip("0").rstrip(".")
-    return number
+    return (1 if cites else 0) - len(
+        invented_figures(text, [_source_text(source) for source in sources], question)
+    )
 
 
 def _source_text(source: dict[str, Any]) -> str:

@@ -27,3 +27,5 @@ def test_numbers_in_neither_sources_nor_question_are_invented():
     # The question's own numbers are not invented by repeating them.
     assert invented_figures("Wi-Fi 8 is not listed.", [SOURCE], "will it get wifi 8") == []
     assert invented_figures("The answer is 4", [], "") == ["4"]
+    # A numbered list is steps, not figures.
+    assert invented_figures("1. Unplug it.\n2. Wait 30 days.", [SOURCE]) == []

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from assistant.evaluation.reward import invented_numbers, rule_reward
+from assistant.evaluation.reward import rule_reward
+from assistant.grounding import invented_figures
 
 SOURCES = [
     {
@@ -26,7 +27,7 @@ def test_each_invented_number_costs_a_point():
     # 45 and 99 appear nowhere; 30 is in the sources, 3 in the question.
     text = "You have 45 days [1], or 30 with a fee of 99 for the 3 routers."
     assert rule_reward(text, SOURCES, "What about my 3 routers?", abstained=False) == 1 - 2
-    assert invented_numbers(text, ["What about my 3 routers?", SOURCES[0]["text"]]) == {"45", "99"}
+    assert set(invented_figures(text, [SOURCES[0]["text"]], "What about my 3 routers?")) == {"45", "99"}
 
 
 def test_citing_a_source_that_was_not_shown_earns_nothing():

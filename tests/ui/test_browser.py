@@ -66,6 +66,6 @@ def test_question_in_a_real_browser_gets_an_answer_with_a_source(running_app, tm
 
 def test_the_screenshot_tool_pictures_every_page_after_using_it(running_app, tmp_path):
     saved = capture(running_app, tmp_path / "shots", "How many days do I have to return a router?")
-    names = ["chat", "compare", "compare-blind", "documents", "training", "evaluation"]
+    names = ["chat", "compare", "compare-blind", "documents", "training", "evaluation", "evaluation-compare"]
     assert [path.name for path in saved] == [f"{name}.png" for name in names]
     assert all(path.stat().st_size > 10_000 for path in saved)  # a blank page is a few kB

@@ -109,7 +109,7 @@ def test_a_background_evaluation_counts_answers_per_mode_and_publishes_its_repor
         time.sleep(1)
     assert job.status == "done", job.error
     assert job.modes == {"base": (2, 2), "tuned": (2, 2)} and job.fraction == 1.0
-    [run] = eval_runs(use_empty_home)
+    [run] = eval_runs(use_empty_home / "eval")
     assert run.name == job.name and set(run.metrics) == {"base", "tuned"}
     results = json.loads((job.folder / "results.json").read_text(encoding="utf-8"))
     assert results["setup"]["adapter"] == ADAPTER and results["setup"]["questions_file"] == NAME

@@ -5,7 +5,7 @@
 This is a builder (it reads settings). Both steps sample through the generator the engine uses
 (llama.cpp for the packaged GGUF model, else transformers), at temperature 0, so the same adapter and
 data give the same review. Results go into the adapter's `metrics.json` ("memorisation", "promotion");
-the decision into `<home>/active_adapter.json`.
+the decision into the home's active-adapter file.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ def one_error_line(result) -> str:
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["ask", QUESTION, "--mode", "fewshot"], 1, "fewshot modes need example exchanges.*fewshot-index"),
+        (["ask", QUESTION, "--mode", "fewshot"], 1, "mode fewshot needs example exchanges.*fewshot-index"),
         (["ask", QUESTION, "--mode", "fewshot", "--adapter", "x"], 1, "unknown adapter 'x'"),
         (["fewshot-index"], 2, "DATA: give transcript files or folders, or set assistant.fewshot_data"),
         (["fewshot-index", "no/such/folder"], 2, "DATA: no such file or folder: no/such/folder"),

@@ -36,6 +36,8 @@ def test_four_modes_each_get_a_column_with_timings(use_full_home, app):
 def test_blind_vote_is_recorded_then_revealed(use_full_home, app):
     storage = Storage(use_full_home / "chat.sqlite3")
     before = len(storage.votes())
+    # The home is shared with other tests of this module, which may have voted on the same pair.
+    same_pair = sum({vote.mode_a, vote.mode_b} == {"base", "tuned+rag"} for vote in storage.votes())
     page = app("compare")
     blind = page.tabs[2]
     blind.selectbox[0].set_value("base")
@@ -57,7 +59,8 @@ def test_blind_vote_is_recorded_then_revealed(use_full_home, app):
     assert revealed == [f"Answer A — {names[0]}", f"Answer B — {names[1]}"]
     [row] = page.tabs[2].dataframe[0].value.to_dict("records")
     winner_column = "system 1 wins" if row["system 1"] == names[1] else "system 2 wins"
-    assert row["votes"] == 1 and row[winner_column] == "1 (100%)"
+    assert row["votes"] == same_pair + 1
+    assert int(row[winner_column].split()[0]) >= 1  # the system voted for has won at least this vote
 
 
 def test_the_fewshot_modes_are_optional_columns(use_full_home, app, tmp_path, monkeypatch):

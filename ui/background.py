@@ -1,10 +1,11 @@
 """Background jobs the app starts (training, evaluation): a worker module run as its own process, in its own
 session, so closing the browser or restarting the app does not stop it.
 
-A job's folder holds `request.json` (what to do, with the full settings), `progress.json` (status and
-figures, written atomically by the worker, merged change by change) and a log of the worker's output.
-This module starts, reads and stops such processes; it knows nothing about what a job does, nor about
-Streamlit.
+A job's folder holds `request.json` (what to do, with the full settings but for their secrets),
+`progress.json` (status and figures, written atomically by the worker, merged change by change) and a log
+of the worker's output. The secrets (`SECRETS`: the app's password, the generation server's key) reach the
+worker through its environment only, so a job folder copied or shown never carries them. This module
+starts, reads and stops such processes; it knows nothing about what a job does, nor about Streamlit.
 """
 
 from __future__ import annotations
@@ -22,19 +23,27 @@ from typing import Any
 
 import psutil
 
+from core.settings import Settings
 from finetune.checkpoints import write_json_atomic
 
 REQUEST, PROGRESS = "request.json", "progress.json"
+SECRETS = (("ui", "admin_password"), ("assistant", "http_api_key"))  # (section, field) of Settings
 
 
 class RunError(RuntimeError):
     """A job cannot be started or stopped; the message says what to do."""
 
 
-def launch(folder: Path, worker: str, request: dict[str, Any], log_name: str) -> None:
-    """Write `request` into `folder` and start `python -m worker FOLDER` there, its output going to `log_name`."""
+def launch(folder: Path, worker: str, request: dict[str, Any], settings: Settings, log_name: str) -> None:
+    """Write `request` with `settings` (less their secrets) into `folder` and start `python -m worker
+    FOLDER` there, the secrets in its environment, its output going to `log_name`."""
     folder.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(folder / REQUEST, request)
+    dumped = settings.model_dump(mode="json")
+    secrets = {}
+    for section, name in SECRETS:
+        if value := dumped[section].pop(name):
+            secrets[_secret_variable(section, name)] = value
+    write_json_atomic(folder / REQUEST, {**request, "settings": dumped})
     started = datetime.now(UTC).isoformat(timespec="seconds")
     with open(folder / log_name, "wb") as log:
         process = subprocess.Popen(
@@ -44,9 +53,24 @@ def launch(folder: Path, worker: str, request: dict[str, Any], log_name: str) ->
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: survives the app, and can be stopped as a whole
             cwd=Path(__file__).resolve().parent.parent,
-            env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, **secrets, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"},
         )
     write_progress(folder, {"status": "starting", "started": started, "pid": process.pid})
+
+
+def request_settings(request: dict[str, Any]) -> Settings:
+    """The settings a job was started with: the request's, with the secrets from the environment.
+    `model_validate` (not the constructor), so nothing else is read again from the environment."""
+    dumped = json.loads(json.dumps(request["settings"]))  # a copy: the request stays as it was read
+    for section, name in SECRETS:
+        if value := os.environ.get(_secret_variable(section, name)):
+            dumped[section][name] = value
+    return Settings.model_validate(dumped)
+
+
+def _secret_variable(section: str, name: str) -> str:
+    """The settings' own environment variable of a secret (what `Settings()` reads it from)."""
+    return f"TUNEDESK_{section.upper()}__{name.upper()}"
 
 
 def write_progress(folder: Path, changes: dict[str, Any]) -> None:

@@ -2,7 +2,7 @@
 ui.background) that writes its report into its own run folder, `<home>/eval/<UTC timestamp>/`.
 
 Next to the report (results.json, report.md, charts: assistant.evaluation.report) the folder holds
-`request.json` (questions file, modes, adapter, number of questions, the full settings), `progress.json`
+`request.json` (questions file, modes, adapter, number of questions, the settings less their secrets), `progress.json`
 (status and answers done per mode) and `eval.log`. The reports list shows a run once its results.json
 is written, exactly like a `tunedesk eval` run. One evaluation at a time per home: they compete for the
 same CPU. This module starts, reads and stops evaluations; it knows nothing about Streamlit.
@@ -72,10 +72,10 @@ def start_eval(
         "modes": [mode for mode in MODES if mode in modes],
         "adapter": adapter,
         "limit": limit,
-        "settings": override(settings, **{"assistant.adapter": adapter}).model_dump(mode="json"),
     }
     folder = _new_folder(settings.layout.eval)
-    background.launch(folder, "ui.eval_worker", request, LOG)
+    job_settings = override(settings, **{"assistant.adapter": adapter})
+    background.launch(folder, "ui.eval_worker", request, job_settings, LOG)
     return read_job(folder)
 
 

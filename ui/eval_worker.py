@@ -12,8 +12,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from core.settings import Settings
-from ui.background import REQUEST, write_progress
+from ui.background import REQUEST, request_settings, write_progress
 
 
 class ProgressWriter:
@@ -36,8 +35,7 @@ def main(folder: Path) -> int:
     from assistant.evaluation.pipeline import evaluate
 
     request = json.loads((folder / REQUEST).read_text(encoding="utf-8"))
-    # model_validate (not the constructor): exactly the app's settings, without re-reading the environment.
-    settings = Settings.model_validate(request["settings"])
+    settings = request_settings(request)
     write_progress(folder, {"status": "preparing"})
     try:
         result = evaluate(

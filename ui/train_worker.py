@@ -13,7 +13,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from core.settings import Settings
+from ui.background import request_settings
 from ui.training_runs import REQUEST, write_progress
 
 
@@ -54,8 +54,7 @@ def main(folder: Path) -> int:
     from finetune.train import train
 
     request = json.loads((folder / REQUEST).read_text(encoding="utf-8"))
-    # model_validate (not the constructor): exactly the app's settings, without re-reading the environment.
-    settings = Settings.model_validate(request["settings"])
+    settings = request_settings(request)
     write_progress(folder, {"status": "preparing"})
     context = None
     active_before = default_adapter(settings)

@@ -1,7 +1,7 @@
 """Training runs started from the app: each is a background job (`python -m ui.train_worker FOLDER`, see
 ui.background), so closing the browser or restarting the app does not stop it.
 
-A run's folder `<home>/training/<name>/` holds `request.json` (what to train, with the full settings),
+A run's folder `<home>/training/<name>/` holds `request.json` (what to train, with the settings less their secrets),
 `progress.json` (written atomically by the worker: status, step, losses) and `train.log` (its output).
 The trainer's own checkpoints stay in `<home>/runs/<name>/`, which training removes when it succeeds.
 This module starts, reads and stops runs; it knows nothing about Streamlit.
@@ -75,9 +75,8 @@ def start_run(settings: Settings, data: Sequence[Path], name: str, *, force: boo
         "name": name,
         "data": [str(Path(path).resolve()) for path in data],
         "force": force,
-        "settings": settings.model_dump(mode="json"),
     }
-    background.launch(folder, "ui.train_worker", request, LOG)
+    background.launch(folder, "ui.train_worker", request, settings, LOG)
     return read_run(folder)
 
 

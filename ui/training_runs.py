@@ -1,8 +1,9 @@
 """Training runs started from the app: each is a background job (`python -m ui.train_worker FOLDER`, see
 ui.background), so closing the browser or restarting the app does not stop it.
 
-A run's folder `<home>/training/<name>/` holds `request.json` (what to train, with the settings less their secrets),
-`progress.json` (written atomically by the worker: status, step, losses) and `train.log` (its output).
+A run's folder `<home>/training/<name>/` holds `request.json` (what to train, with the settings less
+their secrets), `progress.json` (written atomically by the worker: status, step, losses) and `train.log`
+(its output).
 The trainer's own checkpoints stay in `<home>/runs/<name>/`, which training removes when it succeeds.
 This module starts, reads and stops runs; it knows nothing about Streamlit.
 """

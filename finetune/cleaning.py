@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from finetune import pii, pii_recall
+from finetune.addressed_names import drop_addressed_names
 from finetune.conversation import Conversation, Message
 from finetune.dedupe import near_duplicates
 from finetune.eval_leaks import leaking
@@ -40,6 +41,9 @@ class CleaningReport:
     turns_merged: int = 0  # in kept conversations: same-role neighbours joined (policy: merge, never drop)
     problems: list[Problem] = field(default_factory=list)
     pii_found: Counter[str] = field(default_factory=Counter)
+    addressed_names_dropped: int = (
+        0  # name placeholders of greetings/introductions taken out of agent replies
+    )
     pii_quality: ScrubberQuality | None = None  # measured on the shipped labelled set, not on this data
     eval_questions: int = 0  # held-out evaluation questions the data was checked against
     tokens_kept: int = 0
@@ -75,7 +79,10 @@ class CleaningReport:
                 "by_kind": dict(sorted(problem_kinds.items())),
                 "items": [str(problem) for problem in self.problems],
             },
-            "pii": {"found": dict(sorted(self.pii_found.items()))}
+            "pii": {
+                "found": dict(sorted(self.pii_found.items())),
+                "addressed_names_dropped": self.addressed_names_dropped,
+            }
             | (self.pii_quality.to_dict() if self.pii_quality else {}),
             "eval_questions": self.eval_questions,
             "tokens": {"kept": self.tokens_kept, "longest": self.longest_tokens},
@@ -98,6 +105,7 @@ class CleaningReport:
         if self.pii_quality:
             found = ", ".join(f"{kind} {count}" for kind, count in sorted(self.pii_found.items())) or "none"
             rows.append(("personal data replaced", found))
+            rows.append(("names taken out of greetings", f"{self.addressed_names_dropped}  (agent replies)"))
             quality = self.pii_quality
             recall = ", ".join(
                 f"{kind} {quality.found.get(kind, 0)}/{count}"
@@ -183,6 +191,9 @@ def _scrubbed(
     for message in conversation.messages:
         content, found = pii.scrub(message.content, keep=keep, ner_model=ner_model)
         report.pii_found.update(found)
+        if message.role == "assistant":  # what the model learns to write: no `<NAME>` to a customer
+            content, dropped = drop_addressed_names(content)
+            report.addressed_names_dropped += dropped
         messages.append(Message(message.role, content))
     return Conversation(tuple(messages), conversation.origin)
 

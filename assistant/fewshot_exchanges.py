@@ -1,7 +1,7 @@
 """Turns support transcripts into example exchanges: each customer turn with the agent reply that follows it.
 
-Personal data is scrubbed as training scrubs it (finetune/pii.py), so an example never shows one
-customer's details to another; exact and near-duplicate exchanges are dropped (the first is kept), so
+Personal data is scrubbed as training scrubs it (finetune/cleaning.py), so an example never shows one
+customer's details to another, nor an agent reply that greets a `<NAME>`; exact and near-duplicate exchanges are dropped (the first is kept), so
 the k examples of a prompt are k different ones. `held_out` finds the exchanges whose customer turn
 resembles an evaluation question (the matcher training uses, finetune/eval_leaks.py): those are never
 shown. Knows nothing about embeddings, files or prompts.
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from finetune import pii
+from finetune.cleaning import scrub_turn
 from finetune.conversation import Conversation
 from finetune.dedupe import near_duplicates, near_matches
 
@@ -39,8 +39,8 @@ def exchanges_of(
         for position, ((role, text), (next_role, reply)) in enumerate(zip(turns, turns[1:], strict=False)):
             if role == "user" and next_role == "assistant":
                 if scrub_pii:
-                    text, _ = pii.scrub(text, keep=pii_keep, ner_model=pii_ner_model)
-                    reply, _ = pii.scrub(reply, keep=pii_keep, ner_model=pii_ner_model)
+                    text, _, _ = scrub_turn(role, text, keep=pii_keep, ner_model=pii_ner_model)
+                    reply, _, _ = scrub_turn(next_role, reply, keep=pii_keep, ner_model=pii_ner_model)
                 found.append(Exchange(text, reply, f"{conversation.origin} turn {position + 1}"))
     unique: dict[str, Exchange] = {}
     for exchange in found:

@@ -189,13 +189,24 @@ def _scrubbed(
 ) -> Conversation:
     messages = []
     for message in conversation.messages:
-        content, found = pii.scrub(message.content, keep=keep, ner_model=ner_model)
+        content, found, dropped = scrub_turn(message.role, message.content, keep=keep, ner_model=ner_model)
         report.pii_found.update(found)
-        if message.role == "assistant":  # what the model learns to write: no `<NAME>` to a customer
-            content, dropped = drop_addressed_names(content)
-            report.addressed_names_dropped += dropped
+        report.addressed_names_dropped += dropped
         messages.append(Message(message.role, content))
     return Conversation(tuple(messages), conversation.origin)
+
+
+def scrub_turn(
+    role: str, content: str, *, keep: frozenset[str] = frozenset(), ner_model: str | None = None
+) -> tuple[str, Counter[str], int]:
+    """One turn scrubbed as training sees it: personal data replaced and, in an agent reply (what a model
+    learns to write), the name placeholders of greetings and introductions taken out. Returns the text,
+    the kinds replaced and how many names were taken out."""
+    content, found = pii.scrub(content, keep=keep, ner_model=ner_model)
+    if role != "assistant":
+        return content, found, 0
+    content, dropped = drop_addressed_names(content)
+    return content, found, dropped
 
 
 def _without_duplicates(

@@ -64,3 +64,18 @@ def test_cleaning_drops_them_from_agent_turns_only_and_counts_them():
     assert "names taken out of greetings  2" in report.to_text().replace("   ", "  ")
     [untouched], _ = clean([conversation], count_tokens=lambda c: 10, scrub_pii=False, **options)
     assert untouched == conversation  # without scrubbing there are no placeholders to take out
+
+
+def test_fewshot_examples_are_scrubbed_the_same_way():
+    from assistant.fewshot_exchanges import exchanges_of
+
+    conversation = Conversation(
+        (
+            Message("user", "Hi, my name is Jonathan Whitaker and my router is amber."),
+            Message("assistant", "Thanks, Jonathan. Restart the modem first."),
+        ),
+        "a:1",
+    )
+    [exchange] = exchanges_of([conversation], scrub_pii=True)
+    assert exchange.customer == "Hi, my name is <NAME> and my router is amber."
+    assert exchange.agent == "Thanks. Restart the modem first."

@@ -33,10 +33,11 @@ def tune_embedder(
     from dataclasses import asdict
 
     from assistant.builders import build_embedder
+    from finetune.base_model import BaseModelError
+    from finetune.dataset import load_counting_tokenizer, prepare_data
     from finetune.embedding_pairs import mine_pairs
     from finetune.embedding_tune import tune_embedder as run_tuning
-    from finetune.formats import load_all
-    from finetune.split import split_conversations
+    from finetune.eval_leaks import EvalQuestionsError
     from ingest.chunk_context import CONTEXT_SHARE, embedding_text
     from ingest.registry import Registry
 
@@ -49,17 +50,25 @@ def tune_embedder(
     registry_path = settings.index_dir / "registry.sqlite3"
     if not registry_path.exists():
         fail(f"no knowledge base in {settings.index_dir}; run `tunedesk ingest DOCS` first", EXIT_USAGE)
-    conversations, problems = load_all(data)
-    for problem in problems:
+    try:
+        tokenizer = load_counting_tokenizer(settings.model.base, settings.models_dir)
+        # The conversations training uses: scrubbed (the embedder's weights must not hold personal data
+        # either), deduplicated, without those resembling an evaluation question, split the same way.
+        prepared = prepare_data(data, tokenizer, settings.data)
+    except (BaseModelError, EvalQuestionsError, OSError) as error:
+        fail(str(error))
+    for problem in prepared.report.problems:
         typer.echo(f"error: {problem}", err=True)
-    train, held_out = split_conversations(
-        conversations, validation_fraction=settings.data.validation_fraction, seed=settings.data.seed
-    )
+    leaks = prepared.report.dropped.get("eval_leak", [])
+    if leaks:
+        typer.echo(
+            f"left out {len(leaks)} conversation(s) resembling an evaluation question, e.g. {leaks[0]}"
+        )
     options = settings.embedder_tuning
     registry = Registry(registry_path)
     try:
-        train_pairs = mine_pairs(train, registry, min_support=options.min_support)
-        held_out_pairs = mine_pairs(held_out, registry, min_support=options.min_support)
+        train_pairs = mine_pairs(prepared.train, registry, min_support=options.min_support)
+        held_out_pairs = mine_pairs(prepared.validation, registry, min_support=options.min_support)
         stored = registry.chunks(registry.chunk_ids())
     finally:
         registry.close()

@@ -4,6 +4,7 @@ LoRA adapters for it, and a small knowledge base (hashing embedder) that include
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,32 @@ def hashing_embedder():
 @pytest.fixture(scope="session")
 def documents() -> dict[str, str]:
     return DOCUMENTS
+
+
+@pytest.fixture(scope="session")
+def ingested_home(tmp_path_factory, adapters_dir) -> Path:
+    """Both adapters, and the returns and warranty pages ingested with the real embedding model; built
+    once. Tests that write into a home take a copy (`full_home`)."""
+    from typer.testing import CliRunner
+
+    from assistant.cli.app import app
+
+    home = tmp_path_factory.mktemp("ingested-home")
+    shutil.copytree(adapters_dir, home / "adapters")
+    docs = tmp_path_factory.mktemp("ingested-docs")
+    for name in ("returns.md", "warranty.md"):
+        (docs / name).write_text(DOCUMENTS[name], encoding="utf-8")
+    result = CliRunner().invoke(app, ["--home", str(home), "--device", "cpu", "ingest", str(docs)])
+    assert result.exit_code == 0, result.output
+    return home
+
+
+@pytest.fixture(scope="module")
+def full_home(tmp_path_factory, ingested_home) -> Path:
+    """A copy of `ingested_home` for one test module to write into (calibration, conversations, votes)."""
+    home = tmp_path_factory.mktemp("home") / "home"
+    shutil.copytree(ingested_home, home)
+    return home
 
 
 @pytest.fixture(scope="session")

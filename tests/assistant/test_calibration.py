@@ -4,7 +4,6 @@ the held-out part, the file in the home, and `tunedesk calibrate` / `tunedesk as
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -111,17 +110,8 @@ def test_the_file_round_trips_and_a_broken_one_is_a_clear_error(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory, adapters_dir, documents, tiny_model_dir) -> Path:
-    """The returns and warranty pages ingested with the real embedding model, and both adapters."""
-    home = tmp_path_factory.mktemp("calibrate-home")
-    shutil.copytree(adapters_dir, home / "adapters")
-    docs = home.parent / "calibrate-docs"
-    docs.mkdir()
-    for name in ("returns.md", "warranty.md"):
-        (docs / name).write_text(documents[name], encoding="utf-8")
-    result = CliRunner().invoke(app, ["--home", str(home), "--device", "cpu", "ingest", str(docs)])
-    assert result.exit_code == 0, result.output
-    return home
+def home(full_home) -> Path:
+    return full_home
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -31,20 +30,6 @@ def bare_home(tmp_path, env) -> Path:
     """No adapters, no documents."""
     home = tmp_path / "bare"
     home.mkdir()
-    return home
-
-
-@pytest.fixture(scope="module")
-def full_home(tmp_path_factory, adapters_dir, documents) -> Path:
-    """Both adapters, and the returns and warranty pages ingested with the real embedding model."""
-    home = tmp_path_factory.mktemp("home")
-    shutil.copytree(adapters_dir, home / "adapters")
-    docs = home.parent / "cli-docs"
-    docs.mkdir()
-    for name in ("returns.md", "warranty.md"):
-        (docs / name).write_text(documents[name], encoding="utf-8")
-    result = CliRunner().invoke(app, ["--home", str(home), "--device", "cpu", "ingest", str(docs)])
-    assert result.exit_code == 0, result.output
     return home
 
 

@@ -7,11 +7,14 @@ runs past its turn into the next one (`<|im_start|>user ...`). So, in the model'
   on to quote the source, which is still an answer;
 - a *closing* fence or a chat control token ends the answer: what follows is the next source or a turn
   the model invented, never the answer;
-- a citation `[n]` of a number that was not shown is removed (`[1, 7]` with 4 sources becomes `[1]`).
+- a citation `[n]` of a number that was not shown is removed (`[1, 7]` with 4 sources becomes `[1]`);
+- a sentence that repeats one already in the answer ends it: a small model that starts looping
+  ("The is the. The is the. ...") has nothing more to say, and a repeat adds nothing a reader needs.
 
 `clean()` does this to a whole answer; `AnswerFilter` does the same to a stream, holding back only a
-tail that could still become one of these (`<<<SO`, `[1`, trailing blanks), so a streamed answer never
-shows part of a fence and its pieces join to exactly `clean()` of the whole text. `cited_numbers()`
+tail that could still become one of these (`<<<SO`, `[1`, trailing blanks, a sentence so far that an
+earlier one starts with), so a streamed answer never shows part of a fence or of a repeat and its pieces
+join to exactly `clean()` of the whole text. `cited_numbers()`
 says which sources an answer cites, `mark_cited()` marks them. Knows nothing about models or retrieval beyond the prompt's markers.
 """
 
@@ -28,6 +31,8 @@ from assistant.prompts import SOURCE_CLOSE, SOURCE_OPEN, SPECIAL_TOKENS
 _CITATION = r"\[\d{1,3}(?:[ \t]*,[ \t]*\d{1,3}){0,7}\]"
 # Longer than any marker (blanks before a citation count) except a source header, which starts with `<<`.
 _TAIL_CHARS = 128
+_SENTENCE_END = regex.compile(r"[.!?]+(?=\s)")
+MIN_REPEAT_WORDS = 3  # "Yes." or "I see." may honestly come twice; a longer sentence does not
 
 
 def _fence(marker: str) -> str:
@@ -99,9 +104,42 @@ def _unfinished(text: str, markers: regex.Pattern[str], start: int, stop: int) -
     return None
 
 
+def _without_repeats(text: str, final: bool) -> tuple[str, bool]:
+    """(text up to the first sentence that repeats an earlier one, whether one did). While the text is not
+    final, its unfinished last sentence is held back when an earlier sentence starts with it."""
+    seen: set[str] = set()
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        key = _sentence_key(text[start : match.end()])
+        if len(key.split()) >= MIN_REPEAT_WORDS and key in seen:
+            return text[:start].rstrip(), True
+        seen.add(key)
+        start = match.end()
+    tail = _sentence_key(text[start:])
+    if final or not tail:
+        key = tail
+        if final and len(key.split()) >= MIN_REPEAT_WORDS and key in seen:
+            return text[:start].rstrip(), True
+        return text, False
+    if any(len(earlier.split()) >= MIN_REPEAT_WORDS and earlier.startswith(tail) for earlier in seen):
+        return text[:start], False
+    return text, False
+
+
+def _sentence_key(sentence: str) -> str:
+    return " ".join(sentence.lower().split())
+
+
+def _answer(text: str, markers: regex.Pattern[str], shown: int, final: bool) -> tuple[str, bool]:
+    """(clean text so far, ended): markers handled, then repeats."""
+    cleaned, ended = _scan(text, markers, shown, final)
+    cleaned, repeated = _without_repeats(cleaned, final or ended)
+    return cleaned, ended or repeated
+
+
 def clean(text: str, shown: int, special_tokens: Sequence[str] = ()) -> str:
     """The answer in a model's whole output, given how many sources (numbered from 1) the model was shown."""
-    return _scan(text, _markers(special_tokens), shown, final=True)[0].strip()
+    return _answer(text, _markers(special_tokens), shown, final=True)[0].strip()
 
 
 class AnswerFilter:
@@ -112,7 +150,7 @@ class AnswerFilter:
         self._shown = shown
         self._raw = ""
         self.text = ""
-        self.ended = False  # a closing fence or control token was seen: nothing after it is sent
+        self.ended = False  # a closing fence, a control token or a repeat was seen: nothing after it is sent
 
     def feed(self, piece: str) -> str:
         if self.ended:
@@ -124,7 +162,7 @@ class AnswerFilter:
         return "" if self.ended else self._send(final=True)
 
     def _send(self, final: bool) -> str:
-        cleaned, self.ended = _scan(self._raw, self._markers, self._shown, final)
+        cleaned, self.ended = _answer(self._raw, self._markers, self._shown, final)
         # Blanks at the end wait for the text after them: the answer's last blanks are never sent.
         cleaned = cleaned.strip() if final or self.ended else cleaned.lstrip().rstrip()
         if not cleaned.startswith(self.text):

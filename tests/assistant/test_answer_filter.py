@@ -82,6 +82,40 @@ def test_the_models_own_control_tokens_end_the_answer():
     assert SOURCE_CLOSE in stops and "<|" in stops and "<file_sep>" in stops
 
 
+LOOP = (
+    "Up to 5 household members can join [1]. The owner adds them in the app. "
+    "Up to 5 household members can join [1]. The owner adds them"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (LOOP, "Up to 5 household members can join [1]. The owner adds them in the app."),
+        ("The is the. The is the. The is the.", "The is the."),
+        ("Yes. Yes. It works now.", "Yes. Yes. It works now."),  # short sentences may come twice
+        ("It is 30 days. Is it 30 days? It is 30 DAYS.", "It is 30 days. Is it 30 days?"),
+    ],
+)
+def test_a_repeated_sentence_ends_the_answer(text, expected):
+    assert clean(text, 2) == expected
+
+
+def test_a_repeat_is_never_sent_not_even_in_part():
+    whole = clean(LOOP, 2)
+    rng = random.Random(1)
+    for _ in range(300):
+        cuts = sorted(rng.sample(range(1, len(LOOP)), rng.randint(1, 20)))
+        assert "".join(streamed(LOOP, 2, cuts)) == whole
+    answer_filter = AnswerFilter(2)
+    assert answer_filter.feed("Up to 5 members can join. ") == "Up to 5 members can join."
+    assert answer_filter.feed("Up to 5 mem") == ""  # the start of a sentence already said waits
+    assert answer_filter.feed("bers can join. More") == "" and answer_filter.ended
+    diverging = AnswerFilter(2)
+    diverging.feed("Up to 5 members can join. Up to ")
+    assert diverging.feed("6 guests too.") == " Up to 6 guests too." and not diverging.ended
+
+
 def test_cited_flags_follow_the_numbers_in_the_text():
     sources = [
         Source(number, f"d{number}", f"{number}.md", f"T{number}", None, 0.5, "x") for number in (1, 2, 3)

@@ -24,6 +24,7 @@ Every process trains on its share of each batch; only the main one publishes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sys
@@ -115,11 +116,14 @@ def train(
     set_seed(training.seed)  # LoRA initialisation draws from the global RNG
     model = build_model(training, base, settings.models_dir, device)
     general_samples = general_text_samples(tokenizer, max_tokens=data.max_tokens)
-    before = measure_perplexities(
-        model, validation_samples, general_samples, tokenizer.pad_token_id, training.batch_size
-    )
     probe_items = general_probe.probe_items()
-    probe_before = general_probe.run_probe(model, tokenizer, probe_items, batch_size=training.batch_size)
+    # "Before" is the base model: prefix and prompt tuning start from random virtual tokens, which are not
+    # the identity that a fresh LoRA or IA3 adapter is, so the adapter is switched off for these figures.
+    with _base_only(model):
+        before = measure_perplexities(
+            model, validation_samples, general_samples, tokenizer.pad_token_id, training.batch_size
+        )
+        probe_before = general_probe.run_probe(model, tokenizer, probe_items, batch_size=training.batch_size)
 
     trainer, progress = build_trainer(
         model, tokenizer, train_samples, validation_samples, training, run_dir, device
@@ -317,6 +321,13 @@ def _resolved_config(settings: Settings, data_hash: str, n_train: int, n_validat
         "train_conversations": n_train,
         "validation_conversations": n_validation,
     }
+
+
+def _base_only(model: PreTrainedModel) -> contextlib.AbstractContextManager:
+    """The base model's view of `model`: its peft adapter disabled (a full fine-tune has none)."""
+    from peft import PeftModel
+
+    return model.disable_adapter() if isinstance(model, PeftModel) else contextlib.nullcontext()
 
 
 def build_model(training: TrainingSettings, base: str, models_dir: Path, device: Device) -> PreTrainedModel:

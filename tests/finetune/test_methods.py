@@ -92,6 +92,21 @@ def test_adapter_folder_records_the_method(method_home, method):
     assert metrics["perplexity"]["validation"]["after"] < metrics["perplexity"]["validation"]["before"]
 
 
+def test_every_method_is_measured_against_the_same_base(method_home):
+    """ "Before" is the base model for every method, though prefix and prompt tuning start from random
+    virtual tokens: the same data gives the same before-figures, so the rows of a comparison line up."""
+    before = {}
+    for method in ("lora", *PEFT_TYPES):
+        metrics = json.loads((method_home / "adapters" / method / "metrics.json").read_text())
+        before[method] = (
+            metrics["perplexity"]["validation"]["before"],
+            metrics["perplexity"]["general_text"]["before"],
+            metrics["forgetting"]["probe"]["before"]["accuracy"],
+        )
+    for method, figures in before.items():
+        assert figures == pytest.approx(before["lora"], rel=1e-4), method
+
+
 def test_dora_is_also_a_lora_option(tmp_path, tiny_settings, support_jsonl):
     settings = tiny_settings(tmp_path, use_dora=True, max_steps=2, early_stopping_patience=0)
     folder = train(settings, [support_jsonl], "lora-dora").adapter_dir

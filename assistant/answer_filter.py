@@ -111,19 +111,24 @@ def _without_repeats(text: str, final: bool) -> tuple[str, bool]:
     start = 0
     for match in _SENTENCE_END.finditer(text):
         key = _sentence_key(text[start : match.end()])
-        if len(key.split()) >= MIN_REPEAT_WORDS and key in seen:
+        if _repeats(key, seen):
             return text[:start].rstrip(), True
         seen.add(key)
         start = match.end()
     tail = _sentence_key(text[start:])
-    if final or not tail:
-        key = tail
-        if final and len(key.split()) >= MIN_REPEAT_WORDS and key in seen:
-            return text[:start].rstrip(), True
-        return text, False
-    if any(len(earlier.split()) >= MIN_REPEAT_WORDS and earlier.startswith(tail) for earlier in seen):
+    if final:
+        return (text[:start].rstrip(), True) if _repeats(tail, seen) else (text, False)
+    if tail and any(_long_enough(earlier) and earlier.startswith(tail) for earlier in seen):
         return text[:start], False
     return text, False
+
+
+def _repeats(key: str, seen: set[str]) -> bool:
+    return _long_enough(key) and key in seen
+
+
+def _long_enough(key: str) -> bool:
+    return len(key.split()) >= MIN_REPEAT_WORDS
 
 
 def _sentence_key(sentence: str) -> str:

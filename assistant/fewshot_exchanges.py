@@ -1,8 +1,8 @@
 """Turns support transcripts into example exchanges: each customer turn with the agent reply that follows it.
 
 Personal data is scrubbed as training scrubs it (finetune/cleaning.py), so an example never shows one
-customer's details to another, nor an agent reply that greets a `<NAME>`; exact and near-duplicate exchanges are dropped (the first is kept), so
-the k examples of a prompt are k different ones. `held_out` finds the exchanges whose customer turn
+customer's details to another, nor an agent reply that greets a `<NAME>`; exact and near-duplicate
+exchanges are dropped (the first is kept), so the k examples of a prompt are k different ones. `held_out` finds the exchanges whose customer turn
 resembles an evaluation question (the matcher training uses, finetune/eval_leaks.py): those are never
 shown. Knows nothing about embeddings, files or prompts.
 """

@@ -41,9 +41,8 @@ class CleaningReport:
     turns_merged: int = 0  # in kept conversations: same-role neighbours joined (policy: merge, never drop)
     problems: list[Problem] = field(default_factory=list)
     pii_found: Counter[str] = field(default_factory=Counter)
-    addressed_names_dropped: int = (
-        0  # name placeholders of greetings/introductions taken out of agent replies
-    )
+    # Name placeholders of greetings and introductions taken out of agent replies.
+    addressed_names_dropped: int = 0
     pii_quality: ScrubberQuality | None = None  # measured on the shipped labelled set, not on this data
     eval_questions: int = 0  # held-out evaluation questions the data was checked against
     tokens_kept: int = 0

@@ -1,9 +1,14 @@
-"""When to say "I don't know": the relevance threshold, the model's own decline, and what an abstaining answer says.
+"""When to say "I don't know": the retrieval thresholds, the model's own decline, and what an abstaining answer says.
 
-Two signals, either one enough:
-- retrieval: when no retrieved chunk reaches `min_score` (the retriever's score), the assistant answers a
-  fixed message without calling the model. `calibrate` picks the threshold on labelled questions (see
-  assistant/calibration.py for the split it is picked on);
+Three signals, any one enough:
+- retrieval score: when no retrieved chunk reaches `min_score` (the retriever's cosine score), the
+  assistant answers a fixed message without calling the model;
+- coverage: when the retrieved chunks hold too little of the question's content words, weighted by how
+  rare each is in the knowledge base (below `min_coverage`), likewise. A question about something the
+  documents never mention ("does it support zigbee?") often lands close to some chunk in embedding space;
+  its rare, topic-bearing words are simply not there. The abstaining answer names those words.
+  `calibrate` picks both thresholds together on labelled questions (see assistant/calibration.py for the
+  split they are picked on);
 - the model: when its answer opens by declining ("I don't know", "I couldn't find that in the sources"),
   found by `declines`, a small rule set about knowing and finding, not about any domain's wording.
 
@@ -14,9 +19,10 @@ to look. Knows nothing about models or prompts.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
+from typing import Protocol
 
 from assistant.answer import Hit, Source
 
@@ -42,6 +48,33 @@ _CITES = re.compile(r"\[\d{1,3}\]")
 DECLINE_SENTENCES = 2  # "Sorry! I couldn't find that." declines in its second sentence
 
 
+class Coverage(Protocol):
+    """What a retriever says about how much of a question its hits hold (`ingest.keyword_index.TermCoverage`)."""
+
+    share: float  # 0..1, rarity-weighted share of the question's content words found in the hits
+    unknown: tuple[str, ...]  # content words no document holds
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What retrieval says about one question: its best chunk's score and its coverage share."""
+
+    score: float
+    coverage: float = 1.0
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Abstain below either; a `coverage` of 0 never abstains on coverage."""
+
+    score: float
+    coverage: float = 0.0
+
+
+def refuses(signals: Signals, thresholds: Thresholds) -> bool:
+    return signals.score < thresholds.score or signals.coverage < thresholds.coverage
+
+
 def relevant(hits: Sequence[Hit], min_score: float) -> list[Hit]:
     """The hits that reach the threshold, in the retriever's order (hybrid search ranks by fused score,
     not by this cosine score); empty means abstain."""
@@ -50,30 +83,45 @@ def relevant(hits: Sequence[Hit], min_score: float) -> list[Hit]:
 
 @dataclass(frozen=True)
 class Calibration:
-    threshold: float
+    threshold: float  # on the best chunk's score
     balanced_accuracy: float
-    answerable_kept: float  # share of answerable questions whose best score reaches the threshold
-    unanswerable_refused: float  # share of unanswerable questions below it
+    answerable_kept: float  # share of answerable questions neither threshold refuses
+    unanswerable_refused: float  # share of unanswerable questions one of them refuses
+    coverage_threshold: float = 0.0
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return Thresholds(self.threshold, self.coverage_threshold)
 
 
-def calibrate(answerable: Sequence[float], unanswerable: Sequence[float]) -> Calibration:
-    """The threshold on best-chunk scores that maximises balanced accuracy; ties go to the lower threshold,
-    since refusing an answerable question costs the user more than a hedged answer."""
+def calibrate(answerable: Sequence[Signals], unanswerable: Sequence[Signals]) -> Calibration:
+    """The pair of thresholds (best-chunk score, coverage) that maximises balanced accuracy, each tried
+    between every two observed values and below all of them (off). Ties go to the pair that refuses fewer
+    of these questions, then to the lower score threshold: refusing an answerable question costs the user
+    more than a hedged answer."""
     if not answerable or not unanswerable:
         raise ValueError("calibration needs at least one answerable and one unanswerable question")
-    scores = sorted(set(answerable) | set(unanswerable))
-    candidates = [scores[0] - 1e-6] + [
-        (low + high) / 2 for low, high in zip(scores, scores[1:], strict=False)
-    ]
-    best: Calibration | None = None
-    for threshold in candidates:
-        kept = sum(score >= threshold for score in answerable) / len(answerable)
-        refused = sum(score < threshold for score in unanswerable) / len(unanswerable)
-        result = Calibration(threshold, (kept + refused) / 2, kept, refused)
-        if best is None or result.balanced_accuracy > best.balanced_accuracy:
-            best = result
+    everything = [*answerable, *unanswerable]
+    best: tuple[tuple[float, int, float], Calibration] | None = None
+    scores = [item.score for item in everything]
+    for score in _cut_points(scores, off=min(scores) - 1e-6):
+        for coverage in _cut_points((item.coverage for item in everything), off=0.0):
+            thresholds = Thresholds(score, coverage)
+            kept = sum(not refuses(item, thresholds) for item in answerable) / len(answerable)
+            refused = sum(refuses(item, thresholds) for item in unanswerable) / len(unanswerable)
+            result = Calibration(score, (kept + refused) / 2, kept, refused, coverage)
+            refusals = sum(refuses(item, thresholds) for item in everything)
+            key = (result.balanced_accuracy, -refusals, -score)
+            if best is None or key > best[0]:
+                best = (key, result)
     assert best is not None
-    return best
+    return best[1]
+
+
+def _cut_points(values: Iterable[float], off: float) -> list[float]:
+    """`off` (a threshold that refuses none of them), then halfway between each two neighbouring values."""
+    ordered = sorted(set(values))
+    return [off] + [(low + high) / 2 for low, high in zip(ordered, ordered[1:], strict=False)]
 
 
 def declines(answer: str) -> bool:
@@ -81,6 +129,11 @@ def declines(answer: str) -> bool:
     text = " ".join(answer.lower().replace("\u2019", "'").split())
     opening = " ".join(_SENTENCE_END.split(text)[:DECLINE_SENTENCES])
     return bool(_DECLINE.search(opening)) and not _CITES.search(text)
+
+
+def unmentioned(words: Sequence[str]) -> str:
+    """One line naming the question's words that no document holds; empty without any."""
+    return f"The documents never mention: {', '.join(words)}." if words else ""
 
 
 def nearest_documents(sources: Sequence[Source]) -> str:

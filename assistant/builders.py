@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assistant.abstention import Thresholds
 from assistant.adapter_choice import choose_adapter, stored_choice, switchable
 from assistant.answer import Mode, uses_examples, uses_retrieval
 from assistant.availability import no_examples, unavailable
-from assistant.calibration import read_threshold
+from assistant.calibration import read_thresholds
 from assistant.engine import Assistant, AssistantError
 from assistant.fewshot_store import (
     ExamplesOnFirstUse,
@@ -222,10 +223,12 @@ def _transformers_generator(settings: Settings, options: dict) -> Generator:
     return TransformersGenerator(model, tokenizer, adapters=adapters, **options)
 
 
-def abstention_threshold(settings: Settings) -> float:
-    """The threshold `tunedesk calibrate` wrote into the home, else the `assistant.min_score` setting."""
-    calibrated = read_threshold(settings.layout.calibration_file)
-    return settings.assistant.min_score if calibrated is None else calibrated
+def abstention_thresholds(settings: Settings) -> Thresholds:
+    """The thresholds `tunedesk calibrate` wrote into the home, else the `assistant.min_score` and
+    `assistant.min_coverage` settings."""
+    calibrated = read_thresholds(settings.layout.calibration_file)
+    options = settings.assistant
+    return Thresholds(options.min_score, options.min_coverage) if calibrated is None else calibrated
 
 
 def build_assistant(
@@ -250,11 +253,13 @@ def build_assistant(
     if knowledge_base is None and retrieval and has_documents(settings):
         knowledge_base = open_knowledge_base(settings)
     options = settings.assistant
+    thresholds = abstention_thresholds(settings)
     return Assistant(
         generator or build_generator(settings),
         knowledge_base,
         top_k=options.top_k,
-        min_score=abstention_threshold(settings),
+        min_score=thresholds.score,
+        min_coverage=thresholds.coverage,
         context_tokens=options.context_tokens,
         max_new_tokens=settings.generation.max_new_tokens,
         history_turns=options.history_turns,

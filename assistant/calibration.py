@@ -1,13 +1,14 @@
-"""Calibrates the abstention threshold on one seeded part of the labelled questions and stores it in the home.
+"""Calibrates the abstention thresholds on one seeded part of the labelled questions and stores them in the home.
 
 The questions are split in two, each class (answerable: any kind but `unanswerable`; unanswerable)
 shuffled with the seed on its own, so both parts keep the mix: the threshold is picked on the
 `calibration` part only, and the `held_out` part is what a report measures. The file records the
-threshold, the seed, the share and the ids of both parts, so a report can take exactly the held-out
-questions and nobody can score a threshold on the questions it was picked on.
+thresholds (best-chunk score and coverage, see assistant/abstention.py), the seed, the share and the ids of
+both parts, so a report can take exactly the held-out questions and nobody can score a threshold on the
+questions it was picked on.
 
-Knows nothing about models, retrieval or settings: the caller passes `best_score`, a function from a
-question to the best score its retriever gives it.
+Knows nothing about models, retrieval or settings: the caller passes `signals`, a function from a
+question to what its retriever says about it (`Signals`: best score and coverage).
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.abstention import Calibration, calibrate
+from assistant.abstention import Calibration, Signals, Thresholds, calibrate, refuses
 from assistant.evaluation.questions import EvalQuestion
 from ingest.atomic import write_atomically
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2 added coverage_threshold; a version 1 file reads as coverage 0 (off)
 DEFAULT_SEED = 13
 DEFAULT_SHARE = 0.5  # of each class, for picking the threshold; the rest is held out
 
@@ -77,9 +78,9 @@ def split_questions(questions: Sequence[EvalQuestion], *, share: float, seed: in
     return Split(calibration, held_out, seed, share)
 
 
-def choose_threshold(questions: Sequence[EvalQuestion], best_score: Callable[[str], float]) -> Calibration:
-    """The threshold that best separates these questions' best scores (see `abstention.calibrate`)."""
-    scores = {question.id: best_score(question.question) for question in questions}
+def choose_threshold(questions: Sequence[EvalQuestion], signals: Callable[[str], Signals]) -> Calibration:
+    """The thresholds that best separate these questions' signals (see `abstention.calibrate`)."""
+    scores = {question.id: signals(question.question) for question in questions}
     return calibrate(
         [scores[question.id] for question in questions if not unanswerable(question)],
         [scores[question.id] for question in questions if unanswerable(question)],
@@ -87,10 +88,10 @@ def choose_threshold(questions: Sequence[EvalQuestion], best_score: Callable[[st
 
 
 def measure(
-    questions: Sequence[EvalQuestion], best_score: Callable[[str], float], threshold: float
+    questions: Sequence[EvalQuestion], signals: Callable[[str], Signals], thresholds: Thresholds
 ) -> AbstentionScores:
-    """Recall and precision of abstaining below `threshold` on these questions."""
-    refused = {question.id: best_score(question.question) < threshold for question in questions}
+    """Recall and precision of abstaining below `thresholds` on these questions."""
+    refused = {question.id: refuses(signals(question.question), thresholds) for question in questions}
     positives = [refused[question.id] for question in questions if unanswerable(question)]
     negatives = [refused[question.id] for question in questions if not unanswerable(question)]
     hits, false_alarms = sum(positives), sum(negatives)
@@ -116,6 +117,7 @@ def write_calibration(
     record = {
         "schema_version": SCHEMA_VERSION,
         "threshold": chosen.threshold,
+        "coverage_threshold": chosen.coverage_threshold,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "questions_file": questions_file,
         "seed": split.seed,
@@ -139,8 +141,8 @@ def read_calibration_record(path: Path) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
-def read_threshold(path: Path) -> float | None:
-    """The calibrated threshold in `path`; None when there is no such file."""
+def read_thresholds(path: Path) -> Thresholds | None:
+    """The calibrated thresholds in `path`; None when there is no such file."""
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -149,12 +151,21 @@ def read_threshold(path: Path) -> float | None:
         raise CalibrationError(
             f"{path}: cannot be read ({error}); run `tunedesk calibrate` again or delete it"
         ) from None
-    threshold = record.get("threshold") if isinstance(record, dict) else None
-    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not math.isfinite(threshold):
+    if not isinstance(record, dict):
         raise CalibrationError(
-            f"{path}: field 'threshold' must be a number; run `tunedesk calibrate` again or delete it"
+            f"{path}: not a calibration record; run `tunedesk calibrate` again or delete it"
         )
-    return float(threshold)
+    values = [_number(record, "threshold", path, required=True), _number(record, "coverage_threshold", path)]
+    return Thresholds(*values)
+
+
+def _number(record: dict[str, Any], field: str, path: Path, *, required: bool = False) -> float:
+    value = record.get(field, None if required else 0.0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise CalibrationError(
+            f"{path}: field '{field}' must be a number; run `tunedesk calibrate` again or delete it"
+        )
+    return float(value)
 
 
 def _key(question: EvalQuestion) -> tuple[str, str]:

@@ -12,7 +12,7 @@
 whose `.answer` is set once the text is complete. Both pass the model's text through the same filter
 (answer_filter.py: no fences, control tokens or citations of sources not shown) and mark the sources
 the answer cites. The assistant abstains (abstention.py) when a retrieval mode's sources are all below
-the relevance threshold (then without calling the model) or when the model's answer declines or is
+the relevance or coverage threshold (then without calling the model) or when the model's answer declines or is
 empty; an abstaining answer says so and names the nearest documents, which are its sources.
 
 The UI, the API and the CLI call only this class; it knows nothing about settings or storage. It is built
@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
-from assistant.abstention import declines, nearest_documents, relevant
+from assistant.abstention import Coverage, declines, nearest_documents, relevant, unmentioned
 from assistant.answer import (
     MODES,
     Answer,
@@ -50,11 +50,14 @@ if TYPE_CHECKING:  # the generation module pulls in torch and transformers
 
 
 class Retriever(Protocol):
-    """Anything with `search(query, k)`, best first, and `documents()`; a `KnowledgeBase` is one."""
+    """Anything with `search(query, k)`, best first, and `documents()`; a `KnowledgeBase` is one. Only an
+    assistant with a `min_coverage` calls `coverage(query, hits)`."""
 
     def search(self, query: str, k: int) -> Sequence[Hit]: ...
 
     def documents(self) -> Sequence[object]: ...
+
+    def coverage(self, query: str, hits: Sequence[Hit]) -> Coverage: ...
 
 
 class ExamplePicker(Protocol):
@@ -94,6 +97,7 @@ class Assistant:
         *,
         top_k: int = 4,
         min_score: float = 0.43,
+        min_coverage: float = 0.0,
         context_tokens: int = 2048,
         max_new_tokens: int = 256,
         history_turns: int = 2,
@@ -110,6 +114,7 @@ class Assistant:
         self.fewshot_k = fewshot_k
         self.top_k = top_k
         self.min_score = min_score
+        self.min_coverage = min_coverage
         self.context_tokens = context_tokens
         # The generator's own default answer length: the budget of calls that set no limit of their own.
         self.max_new_tokens = max_new_tokens
@@ -310,11 +315,18 @@ class Assistant:
             assert self._retriever is not None  # checked in _request
             found = self._retriever.search(query, self.top_k)
             hits = relevant(found, self.min_score)
+            unknown: tuple[str, ...] = ()
+            if hits and self.min_coverage > 0:
+                coverage = self._retriever.coverage(query, found)
+                if coverage.share < self.min_coverage:
+                    hits, unknown = [], coverage.unknown
             retrieved = time.perf_counter()
             answer.timings.retrieval_ms = _ms(request.started, retrieved)
             if not hits:
                 answer.sources = [Source.of(number, hit) for number, hit in enumerate(found, 1)]
-                self._conclude(answer, request.question)
+                answer.abstained = True
+                parts = (self.abstain_message, unmentioned(unknown), nearest_documents(answer.sources))
+                answer.text = "\n\n".join(part for part in parts if part)
                 answer.timings.total_ms = _ms(request.started, time.perf_counter())
                 return answer, None
         prompt = self.build_prompt(

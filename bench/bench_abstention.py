@@ -3,13 +3,14 @@
     python bench/bench_abstention.py [--seed 13] [--share 0.5] [--seeds 20]
     python bench/bench_abstention.py --home HOME --mode tuned+rag   # also the model's own declines
 
-Ingests data/docs with the real embedding model into a temporary index and takes the best retrieval
-score of every question in data/eval/questions.jsonl (the assistant's `top_k`). Then, exactly as
-`tunedesk calibrate` does (assistant/calibration.py): splits the questions per class with the seed,
-picks the threshold on the calibration part, and measures abstention recall and precision
+Ingests data/docs with the real embedding model into a temporary index and takes the retrieval signals
+of every question in data/eval/questions.jsonl (the assistant's `top_k`): the best chunk's score and the
+coverage of the question's words. Then, exactly as `tunedesk calibrate` does (assistant/calibration.py):
+splits the questions per class with the seed, picks the thresholds on the calibration part, and measures abstention recall and precision
 (unanswerable = positive) on both parts. The held-out figures are the honest ones; the calibration
 part's are printed beside them to show how much picking on the same questions flatters a threshold.
-`--seeds N` repeats the split over seeds 0..N-1 (scores are computed once) and prints the mean.
+`--seeds N` repeats the split over seeds 0..N-1 (signals are computed once) and prints the mean, for
+both signals together and for the score alone (coverage off), so the coverage signal's worth is measured.
 
 With `--home` and `--mode`, the held-out questions are also answered by the assistant of that home
 (its model and adapter, with this threshold), and the combined abstention (threshold or the model's
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import tempfile
@@ -29,6 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from assistant.abstention import Signals, Thresholds  # noqa: E402
 from assistant.builders import build_assistant, build_embedder  # noqa: E402
 from assistant.calibration import (  # noqa: E402
     DEFAULT_SEED,
@@ -57,7 +60,7 @@ def describe(name: str, scores: AbstentionScores) -> str:
     )
 
 
-def best_scores(settings: Settings, questions: list[EvalQuestion]) -> dict[str, float]:
+def retrieval_signals(settings: Settings, questions: list[EvalQuestion]) -> dict[str, Signals]:
     with (
         tempfile.TemporaryDirectory() as folder,
         KnowledgeBase(Path(folder), build_embedder(settings)) as knowledge_base,
@@ -65,20 +68,21 @@ def best_scores(settings: Settings, questions: list[EvalQuestion]) -> dict[str, 
         report = knowledge_base.ingest([REPO / "data/docs"])
         print(f"indexed {len(report.added)} documents, {report.chunks_written} chunks")
         top_k = settings.assistant.top_k
+        found = {item.question: knowledge_base.search(item.question, top_k) for item in questions}
         return {
-            item.question: max(
-                (hit.score for hit in knowledge_base.search(item.question, top_k)), default=-1.0
+            question: Signals(
+                max((hit.score for hit in hits), default=-1.0), knowledge_base.coverage(question, hits).share
             )
-            for item in questions
+            for question, hits in found.items()
         }
 
 
-def with_model(home: Path, mode: str, held_out: list[EvalQuestion], threshold: float) -> None:
-    """Answer the held-out questions with the home's assistant and this threshold; print combined abstention."""
+def with_model(home: Path, mode: str, held_out: list[EvalQuestion], thresholds: Thresholds) -> None:
+    """Answer the held-out questions with the home's assistant and these thresholds; print combined abstention."""
     from assistant.evaluation.metrics import precision_recall
 
     assistant = build_assistant(load_settings(home=home, device="cpu"))
-    assistant.min_score = threshold
+    assistant.min_score, assistant.min_coverage = thresholds.score, thresholds.coverage
     answers = [assistant.answer(item.question, mode=mode) for item in held_out]  # type: ignore[arg-type]
     by_threshold = [answer.abstained and answer.completion_tokens == 0 for answer in answers]
     combined = [answer.abstained for answer in answers]
@@ -104,33 +108,38 @@ def main() -> None:
     settings = Settings(device="cpu")
     questions, problems = load_questions(REPO / "data/eval/questions.jsonl")
     assert not problems, problems
-    scores = best_scores(settings, questions)
-    score = scores.__getitem__
+    signals = retrieval_signals(settings, questions).__getitem__
+
+    def score_only(question: str) -> Signals:
+        return Signals(signals(question).score)  # coverage 1.0: that threshold never refuses
 
     split = split_questions(questions, share=args.share, seed=args.seed)
-    chosen = choose_threshold(split.calibration, score)
-    seen = measure(split.calibration, score, chosen.threshold)
-    unseen = measure(split.held_out, score, chosen.threshold)
-    print(f"seed {args.seed}, share {args.share}: threshold {chosen.threshold:.3f}")
+    chosen = choose_threshold(split.calibration, signals)
+    seen = measure(split.calibration, signals, chosen.thresholds)
+    unseen = measure(split.held_out, signals, chosen.thresholds)
+    print(
+        f"seed {args.seed}, share {args.share}: threshold {chosen.threshold:.3f}, "
+        f"coverage {chosen.coverage_threshold:.3f}"
+    )
     print(describe("calibration", seen))
     print(describe("held-out", unseen))
-
-    means: dict[str, list[float]] = {"recall": [], "precision": [], "answerable_refused": []}
-    for seed in range(args.seeds):
-        other = split_questions(questions, share=args.share, seed=seed)
-        result = measure(other.held_out, score, choose_threshold(other.calibration, score).threshold)
-        means["recall"].append(result.recall)
-        means["answerable_refused"].append(result.answerable_refused)
-        if result.precision is not None:
-            means["precision"].append(result.precision)
-    print(
-        f"mean over {args.seeds} seeds, held-out: recall {statistics.mean(means['recall']):.3f} "
-        f"precision {statistics.mean(means['precision']):.3f} "
-        f"(over the {len(means['precision'])} splits that refused any) "
-        f"answerable refused {statistics.mean(means['answerable_refused']):.3f}"
-    )
+    for name, signal in (("score and coverage", signals), ("score alone", score_only)):
+        means: dict[str, list[float]] = {"recall": [], "precision": [], "answerable_refused": []}
+        for seed in range(args.seeds):
+            other = split_questions(questions, share=args.share, seed=seed)
+            result = measure(other.held_out, signal, choose_threshold(other.calibration, signal).thresholds)
+            means["recall"].append(result.recall)
+            means["answerable_refused"].append(result.answerable_refused)
+            if result.precision is not None:
+                means["precision"].append(result.precision)
+        precision = statistics.mean(means["precision"]) if means["precision"] else math.nan
+        print(
+            f"{name}: mean over {args.seeds} seeds, held-out: recall {statistics.mean(means['recall']):.3f} "
+            f"precision {precision:.3f} (over the {len(means['precision'])} splits that refused any) "
+            f"answerable refused {statistics.mean(means['answerable_refused']):.3f}"
+        )
     if args.mode and args.home:
-        with_model(args.home, args.mode, split.held_out, chosen.threshold)
+        with_model(args.home, args.mode, split.held_out, chosen.thresholds)
     print(
         f"BENCH abstention {balanced(unseen) / balanced(seen):.3f} balanced accuracy of the calibrated threshold "
         f"on held-out vs calibration questions (seed {args.seed})"

@@ -318,6 +318,13 @@ class AssistantSettings(Section):
         description="Retrieval score a chunk needs to count as relevant; below it for all, abstain. "
         "`tunedesk calibrate` writes a calibrated one into the home, which is used instead.",
     )
+    min_coverage: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of the question's content words (weighted by rarity) the retrieved chunks must "
+        "hold; below it, abstain. 0 = off. `tunedesk calibrate` picks it together with min_score.",
+    )
     context_tokens: int = Field(
         2048, gt=128, description="Prompt plus answer budget; older turns are dropped to fit."
     )

@@ -9,9 +9,11 @@ it filled from the stored chunks the first time it is opened. Knows nothing abou
 from __future__ import annotations
 
 import json
+import math
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 # Porter stemming so "returning" finds "returns"; unicode61 folds case and accents.
 # Two columns so a match in the title or headings can weigh more than one in the text (`context_weight`).
@@ -28,7 +30,7 @@ STOP_WORDS = frozenset(
     same she should so some such than that the their theirs them themselves then there these they
     this those through to too under until up very was we were what when where which while who whom
     why will with would you your yours yourself yourselves im ive id dont doesnt didnt cant isnt
-    wont get got""".split()  # noqa: SIM905
+    wont get got whats thats theres heres hows wheres whos youre youve theyre""".split()  # noqa: SIM905
 )
 _WORD = re.compile(r"\w+")
 
@@ -43,12 +45,69 @@ def context_of(title: str, headings: Sequence[str]) -> str:
     return " > ".join(part for part in (title, *headings) if part)
 
 
+def content_words(query: str) -> list[str]:
+    """The query's words that are not function words, lower case, each once, in order."""
+    words = [word for word in _WORD.findall(query.lower()) if word not in STOP_WORDS and word.strip("_")]
+    return list(dict.fromkeys(words))
+
+
 def match_expression(query: str) -> str | None:
     """An FTS5 query matching any of the query's content words, each quoted so no word is read as
     FTS syntax (AND, NEAR, a column name); None when the query has no content word."""
-    words = [word for word in _WORD.findall(query.lower()) if word not in STOP_WORDS and word.strip("_")]
-    unique = list(dict.fromkeys(words))
+    unique = content_words(query)
     return " OR ".join(f'"{word}"' for word in unique) if unique else None
+
+
+@dataclass(frozen=True)
+class TermCoverage:
+    """How much of a query the given chunks speak about.
+
+    `share`: the query's content words found in the chunks, each weighted by its inverse document
+    frequency in the whole knowledge base (a rare word says more about the topic than a common one);
+    1.0 when the query has no content word. `unknown`: content words no chunk of the knowledge base holds.
+    A question about something the documents never mention ("zigbee", "salary") scores low however close
+    its embedding lands to some chunk; that is what the abstention rule reads it for.
+    """
+
+    share: float
+    unknown: tuple[str, ...] = ()
+
+
+def inverse_document_frequency(documents: int, total: int) -> float:
+    """BM25's smoothed idf, kept positive: a word in every chunk still weighs a little."""
+    return math.log(1.0 + (total - documents + 0.5) / (documents + 0.5))
+
+
+def weighted_share(counts: Sequence[tuple[str, int, bool]], total: int) -> TermCoverage:
+    """`counts`: (word, chunks of the knowledge base holding it, whether the given chunks hold it)."""
+    if not counts:
+        return TermCoverage(1.0)
+    weights = [inverse_document_frequency(documents, total) for _, documents, _ in counts]
+    found = sum(weight for weight, (_, _, present) in zip(weights, counts, strict=True) if present)
+    unknown = tuple(word for word, documents, _ in counts if documents == 0)
+    return TermCoverage(found / sum(weights), unknown)
+
+
+def coverage(connection: sqlite3.Connection, query: str, chunk_ids: Sequence[int]) -> TermCoverage:
+    """The `TermCoverage` of `query` by these chunks; words are matched as the keyword channel matches
+    them (same tokenizer and stemming), so "returning" is covered by a chunk about returns."""
+    total = connection.execute("SELECT count(*) FROM chunks_fts").fetchone()[0]
+    among = ",".join(str(int(chunk_id)) for chunk_id in chunk_ids)
+    counts = []
+    for word in content_words(query):
+        phrase = f'"{word}"'
+        documents = connection.execute(
+            "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (phrase,)
+        ).fetchone()[0]
+        present = bool(
+            documents
+            and among
+            and connection.execute(
+                f"SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid IN ({among})", (phrase,)
+            ).fetchone()[0]
+        )
+        counts.append((word, int(documents), present))
+    return weighted_share(counts, int(total))
 
 
 def ensure_table(connection: sqlite3.Connection) -> None:

@@ -29,6 +29,7 @@ from filelock import FileLock, Timeout
 from ingest.document_channel import DocumentCentroids
 from ingest.embeddings import Embedder
 from ingest.hybrid import Candidate, drop_near_duplicates, fuse, limit_per_document, load_weights
+from ingest.keyword_index import TermCoverage
 from ingest.loaders import find_files
 from ingest.manifest import (
     KnowledgeBaseError,
@@ -223,6 +224,12 @@ class KnowledgeBase:
             f"{self._files.path(generation)}: the index file of the committed state is missing; "
             f"ingest your documents again into an empty --home"
         )
+
+    def coverage(self, query: str, hits: Sequence[SearchHit]) -> TermCoverage:
+        """How much of `query`'s content words these hits hold, weighted by rarity, and which of them no
+        document holds (see `keyword_index.TermCoverage`); an abstention signal beside the cosine score."""
+        with self._registry.snapshot() as snapshot:
+            return snapshot.term_coverage(query, [hit.chunk_id for hit in hits])
 
     def channel_rankings(
         self, queries: Sequence[str], n: int, heading_weights: Sequence[float] = (1.0,)

@@ -159,6 +159,11 @@ class Registry:
         with self._lock:
             return keyword_index.search(self._connection, query, k, context_weight)
 
+    def term_coverage(self, query: str, chunk_ids: Sequence[int]) -> keyword_index.TermCoverage:
+        """How much of `query`'s content these chunks hold (see `keyword_index.TermCoverage`)."""
+        with self._lock:
+            return keyword_index.coverage(self._connection, query, chunk_ids)
+
     def keyword_ids(self) -> list[int]:
         """The chunk ids the keyword channel holds; always equal to `chunk_ids()`."""
         with self._lock:

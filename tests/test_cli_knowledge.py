@@ -214,6 +214,11 @@ def test_search_explain_shows_each_channels_rank_and_score(built):
         r"dense #\d+ cosine 0\.\d{3} \| keyword #1 bm25 \d+\.\d\d \| document (?:-|#\d+) \| fused 0\.\d{4}",
         first,
     ), first
+    assert text.stdout.strip().splitlines()[-1] == "coverage 1.00 of the query's words, weighted by rarity"
+    unknown = _run(home, "search", "warranty for zigbee", "-k", "2", "--explain").stdout.strip()
+    assert re.search(
+        r"coverage 0\.\d\d of the query's words, weighted by rarity; in no document: zigbee$", unknown
+    )
 
     hits = json.loads(_run(home, "search", "hardware faults warranty years", "--explain", "--json").stdout)
     assert hits[0]["keyword_rank"] == 1 and hits[0]["dense_rank"] >= 1

@@ -1,10 +1,11 @@
-"""CLI command `calibrate`: pick the abstention threshold on part of the labelled questions, report the rest.
+"""CLI command `calibrate`: pick the abstention thresholds on part of the labelled questions, report the rest.
 
     tunedesk calibrate data/eval/questions.jsonl [--share 0.5] [--seed 13] [--json]
 
-Scores every question with the knowledge base's own search (the assistant's `top_k`), picks the
-threshold on the calibration part and writes `<home>/abstention.json`, which `ask`, `chat`, the app
-and the API then use instead of `assistant.min_score`. It prints the threshold and the retrieval-only
+Scores every question with the knowledge base's own search (the assistant's `top_k`): the best chunk's
+score and the coverage of the question's words by the chunks found. Picks both thresholds on the
+calibration part and writes `<home>/abstention.json`, which `ask`, `chat`, the app and the API then use
+instead of `assistant.min_score` and `assistant.min_coverage`. It prints the thresholds and the retrieval-only
 abstention recall and precision on the held-out part, which it did not see when choosing. Bad lines of
 the questions file are skipped with a warning and the command then exits 1.
 """
@@ -16,6 +17,7 @@ from typing import Annotated
 
 import typer
 
+from assistant.abstention import Signals
 from assistant.builders import open_knowledge_base
 from assistant.calibration import (
     DEFAULT_SEED,
@@ -52,7 +54,7 @@ def calibrate_command(
     ] = DEFAULT_SEED,
     as_json: Annotated[bool, typer.Option("--json", help="Print the written calibration as JSON.")] = False,
 ) -> None:
-    """Calibrate the relevance threshold below which the assistant abstains, on a seeded split of QUESTIONS."""
+    """Calibrate the relevance and coverage thresholds below which the assistant abstains, on a seeded split of QUESTIONS."""
     if not questions.is_file():
         fail(f"QUESTIONS: no such file: {questions}", EXIT_USAGE)
     settings = settings_of(ctx)
@@ -71,11 +73,13 @@ def calibrate_command(
             )
         top_k = settings.assistant.top_k
 
-        def best_score(question: str) -> float:
-            return max((hit.score for hit in knowledge_base.search(question, top_k)), default=-1.0)
+        def signals(question: str) -> Signals:
+            hits = knowledge_base.search(question, top_k)
+            best = max((hit.score for hit in hits), default=-1.0)
+            return Signals(best, knowledge_base.coverage(question, hits).share)
 
-        chosen = choose_threshold(split.calibration, best_score)
-        held_out = measure(split.held_out, best_score, chosen.threshold)
+        chosen = choose_threshold(split.calibration, signals)
+        held_out = measure(split.held_out, signals, chosen.thresholds)
     path = settings.layout.calibration_file
     retriever = {"embedding_model": settings.embedding.model, "top_k": top_k}
     write_calibration(path, split, chosen, held_out, questions_file=questions.name, retriever=retriever)
@@ -84,7 +88,8 @@ def calibrate_command(
     else:
         precision = "n/a" if held_out.precision is None else f"{held_out.precision:.2f}"
         typer.echo(
-            f"threshold {chosen.threshold:.3f} from {len(split.calibration)} questions (seed {seed}): "
+            f"threshold {chosen.threshold:.3f}, coverage {chosen.coverage_threshold:.3f} "
+            f"from {len(split.calibration)} questions (seed {seed}): "
             f"keeps {chosen.answerable_kept:.0%} of answerable, refuses {chosen.unanswerable_refused:.0%} of unanswerable"
         )
         typer.echo(

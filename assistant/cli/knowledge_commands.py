@@ -90,6 +90,7 @@ def search(
             )
         try:
             hits = knowledge_base.search(query, k)
+            coverage = knowledge_base.coverage(query, hits) if explain and not as_json else None
         except KnowledgeBaseError as error:
             fail(str(error))
     if as_json:
@@ -104,6 +105,11 @@ def search(
         why = f"\n   {explanation(hit)}" if explain else ""
         typer.echo(
             f"{rank}. [{hit.score:.3f}] {printable(hit.source)}{page}\n   {printable(where)}{why}\n   {_excerpt(hit.text)}\n"
+        )
+    if coverage is not None:
+        unknown = f"; in no document: {', '.join(coverage.unknown)}" if coverage.unknown else ""
+        typer.echo(
+            f"coverage {coverage.share:.2f} of the query's words, weighted by rarity{printable(unknown)}"
         )
 
 

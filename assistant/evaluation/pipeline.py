@@ -17,7 +17,7 @@ from typing import Any
 
 from assistant.answer import Mode, uses_adapter, uses_examples, uses_retrieval
 from assistant.builders import (
-    abstention_threshold,
+    abstention_thresholds,
     build_assistant,
     build_generator,
     default_adapter,
@@ -119,7 +119,9 @@ def _setup(
         "repetition_penalty": settings.generation.repetition_penalty,
         "top_k": settings.assistant.top_k,
         "fewshot_k": settings.assistant.fewshot_k,
-        "min_score": abstention_threshold(settings),  # the calibrated one when the home has it
+        # The calibrated ones when the home has them.
+        "min_score": abstention_thresholds(settings).score,
+        "min_coverage": abstention_thresholds(settings).coverage,
     }
 
 

@@ -6,7 +6,16 @@ from dataclasses import dataclass
 
 import pytest
 
-from assistant.abstention import calibrate, declines, nearest_documents, relevant
+from assistant.abstention import (
+    Signals,
+    Thresholds,
+    calibrate,
+    declines,
+    nearest_documents,
+    refuses,
+    relevant,
+    unmentioned,
+)
 from assistant.answer import Source
 
 
@@ -28,18 +37,44 @@ def test_relevant_keeps_hits_at_or_above_the_threshold_in_the_retrievers_order()
 
 
 def test_calibrate_separates_the_two_groups_at_the_midpoint():
-    result = calibrate(answerable=[0.5, 0.6, 0.7], unanswerable=[0.1, 0.2, 0.3])
+    result = calibrate(answerable=scored(0.5, 0.6, 0.7), unanswerable=scored(0.1, 0.2, 0.3))
     assert result.threshold == pytest.approx(0.4)
+    assert result.coverage_threshold == 0.0  # the score alone separates them: coverage stays off
     assert (result.balanced_accuracy, result.answerable_kept, result.unanswerable_refused) == (1.0, 1.0, 1.0)
 
 
 def test_calibrate_maximises_balanced_accuracy_on_overlapping_groups():
     # Unbalanced groups: balanced accuracy weighs the 2 unanswerable questions as much as the 6 answerable.
-    result = calibrate(answerable=[0.25, 0.5, 0.55, 0.6, 0.65, 0.7], unanswerable=[0.3, 0.45])
+    result = calibrate(answerable=scored(0.25, 0.5, 0.55, 0.6, 0.65, 0.7), unanswerable=scored(0.3, 0.45))
     assert result.threshold == pytest.approx(0.475)
     assert result.answerable_kept == pytest.approx(5 / 6) and result.unanswerable_refused == 1.0
     with pytest.raises(ValueError, match="at least one answerable and one unanswerable"):
-        calibrate([0.5], [])
+        calibrate(scored(0.5), [])
+
+
+def scored(*scores: float) -> list[Signals]:
+    return [Signals(score) for score in scores]
+
+
+def test_calibrate_uses_coverage_where_the_score_cannot_separate():
+    # An off-topic question can land as close to some chunk as an answerable one does; its words are missing.
+    answerable = [Signals(0.6, 0.9), Signals(0.4, 0.7), Signals(0.55, 0.8)]
+    unanswerable = [Signals(0.58, 0.2), Signals(0.45, 0.1)]
+    result = calibrate(answerable, unanswerable)
+    assert result.balanced_accuracy == 1.0
+    assert result.threshold < 0.4  # the score threshold refuses nothing here...
+    assert result.coverage_threshold == pytest.approx(0.45)  # ...coverage does, at the widest gap's middle
+    assert not any(refuses(item, result.thresholds) for item in answerable)
+    assert all(refuses(item, result.thresholds) for item in unanswerable)
+
+
+def test_refuses_below_either_threshold_and_coverage_zero_is_off():
+    assert refuses(Signals(0.3, 1.0), Thresholds(0.4, 0.5))
+    assert refuses(Signals(0.9, 0.2), Thresholds(0.4, 0.5))
+    assert not refuses(Signals(0.4, 0.5), Thresholds(0.4, 0.5))
+    assert not refuses(Signals(0.9, 0.0), Thresholds(0.4))
+    assert unmentioned(("zigbee", "hue")) == "The documents never mention: zigbee, hue."
+    assert unmentioned(()) == ""
 
 
 @pytest.mark.parametrize(

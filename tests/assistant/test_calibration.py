@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from assistant.abstention import Signals, Thresholds
 from assistant.calibration import (
     CalibrationError,
     choose_threshold,
     measure,
-    read_threshold,
+    read_thresholds,
     split_questions,
     write_calibration,
 )
@@ -68,45 +69,69 @@ def test_the_threshold_is_picked_without_scoring_the_held_out_questions(knowledg
     split = split_questions(questions(), share=0.5, seed=3)
     asked: list[str] = []
 
-    def best_score(question: str) -> float:
+    def best_score(question: str) -> Signals:
         asked.append(question)
-        return max(hit.score for hit in knowledge_base.search(question, 3))
+        hits = knowledge_base.search(question, 3)
+        return Signals(max(hit.score for hit in hits), knowledge_base.coverage(question, hits).share)
 
     chosen = choose_threshold(split.calibration, best_score)
     assert sorted(asked) == sorted(question.question for question in split.calibration)
     assert not set(asked) & {question.question for question in split.held_out}
     # Picked on the calibration part, it separates it at least as well as refusing nothing does.
     assert chosen.balanced_accuracy >= 0.5
-    held_out = measure(split.held_out, best_score, chosen.threshold)
+    held_out = measure(split.held_out, best_score, chosen.thresholds)
     assert (held_out.answerable, held_out.unanswerable) == (2, 2)
 
 
 def test_measure_counts_refusals_as_the_positive_class():
     scores = dict(zip(ANSWERABLE + UNANSWERABLE, (0.9, 0.8, 0.3, 0.7, 0.2, 0.6, 0.1, 0.1), strict=True))
-    result = measure(questions(), scores.__getitem__, threshold=0.5)
+    result = measure(questions(), lambda question: Signals(scores[question]), Thresholds(0.5))
     assert result.recall == 0.75  # 3 of 4 unanswerable refused
     assert result.precision == 0.75  # 3 of the 4 refusals were unanswerable
     assert result.answerable_refused == 0.25
-    assert measure(questions(), lambda question: 1.0, threshold=0.5).precision is None
+    assert measure(questions(), lambda question: Signals(1.0), Thresholds(0.5)).precision is None
+    # Coverage refuses too: every question below 0.5 coverage counts as refused.
+    covered = measure(
+        questions(),
+        lambda question: Signals(1.0, 0.9 if question in ANSWERABLE else 0.1),
+        Thresholds(0.5, 0.5),
+    )
+    assert (covered.recall, covered.precision, covered.answerable_refused) == (1.0, 1.0, 0.0)
 
 
 def test_the_file_round_trips_and_a_broken_one_is_a_clear_error(tmp_path):
     split = split_questions(questions(), share=0.5, seed=1)
-    chosen = choose_threshold(split.calibration, lambda question: 0.9 if question in ANSWERABLE else 0.1)
-    held_out = measure(split.held_out, lambda question: 0.5, chosen.threshold)
+    chosen = choose_threshold(
+        split.calibration, lambda question: Signals(0.9 if question in ANSWERABLE else 0.1)
+    )
+    held_out = measure(split.held_out, lambda question: Signals(0.5), chosen.thresholds)
     path = tmp_path / "abstention.json"
     write_calibration(path, split, chosen, held_out, questions_file="q.jsonl", retriever={"top_k": 3})
     record = json.loads(path.read_text())
-    assert read_threshold(path) == record["threshold"] == chosen.threshold == pytest.approx(0.5)
+    assert read_thresholds(path) == Thresholds(record["threshold"], record["coverage_threshold"])
+    assert (
+        record["threshold"] == chosen.threshold == pytest.approx(0.5) and record["coverage_threshold"] == 0.0
+    )
     assert (record["seed"], record["share"]) == (1, 0.5)
     assert record["held_out_ids"] == [question.id for question in split.held_out]
-    assert read_threshold(tmp_path / "missing.json") is None
+    assert read_thresholds(tmp_path / "missing.json") is None
+    # A file from before the coverage signal holds only the score threshold: coverage is off.
+    path.write_text('{"schema_version": 1, "threshold": 0.4}')
+    assert read_thresholds(path) == Thresholds(0.4, 0.0)
     path.write_text('{"threshold": "high"}')
     with pytest.raises(CalibrationError, match="abstention.json: field 'threshold' must be a number"):
-        read_threshold(path)
+        read_thresholds(path)
+    path.write_text('{"threshold": 0.4, "coverage_threshold": null}')
+    with pytest.raises(
+        CalibrationError, match="abstention.json: field 'coverage_threshold' must be a number"
+    ):
+        read_thresholds(path)
+    path.write_text("[0.4]")
+    with pytest.raises(CalibrationError, match="abstention.json: not a calibration record"):
+        read_thresholds(path)
     path.write_text("{not json")
     with pytest.raises(CalibrationError, match="run `tunedesk calibrate` again or delete it"):
-        read_threshold(path)
+        read_thresholds(path)
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +163,7 @@ def ask(home: Path, question: str) -> dict:
 
 
 def test_calibrate_writes_the_threshold_and_ask_uses_it(home, env, tmp_path, monkeypatch):
-    from assistant.builders import abstention_threshold
+    from assistant.builders import abstention_thresholds
     from core.settings import load_settings
 
     result = CliRunner().invoke(
@@ -149,17 +174,25 @@ def test_calibrate_writes_the_threshold_and_ask_uses_it(home, env, tmp_path, mon
     path = home / "abstention.json"
     record = json.loads(path.read_text())
     assert record["seed"] == 5 and len(record["calibration_ids"]) == len(record["held_out_ids"]) == 4
-    assert abstention_threshold(load_settings(home=home)) == record["threshold"]
+    assert abstention_thresholds(load_settings(home=home)) == Thresholds(
+        record["threshold"], record["coverage_threshold"]
+    )
 
     # The file decides, not the setting: a threshold above every score abstains without the model...
     path.write_text(json.dumps(record | {"threshold": 0.99}))
     refused = ask(home, ANSWERABLE[0])
     assert refused["abstained"] and refused["completion_tokens"] == 0
     # ... and one below every score lets the model answer although the setting would refuse.
-    path.write_text(json.dumps(record | {"threshold": -1.0}))
+    path.write_text(json.dumps(record | {"threshold": -1.0, "coverage_threshold": 0.0}))
     monkeypatch.setenv("TUNEDESK_ASSISTANT__MIN_SCORE", "0.99")
     answered = ask(home, ANSWERABLE[0])
     assert answered["completion_tokens"] > 0
+    # A coverage threshold refuses a question whose topic word no document holds, and names that word.
+    path.write_text(json.dumps(record | {"threshold": -1.0, "coverage_threshold": 0.9}))
+    uncovered = ask(home, "Does the router warranty cover zigbee?")
+    assert uncovered["abstained"] and uncovered["completion_tokens"] == 0
+    assert "The documents never mention: zigbee." in uncovered["answer"]
+    assert ask(home, ANSWERABLE[3])["completion_tokens"] > 0  # its words are all in the documents
 
     path.write_text("{broken")
     broken = CliRunner().invoke(app, ["--home", str(home), "ask", ANSWERABLE[0], "--mode", "rag"])
@@ -176,7 +209,7 @@ def test_calibrate_skips_a_bad_line_says_so_and_still_writes(home, env, tmp_path
     result = CliRunner().invoke(app, ["--home", str(home), "calibrate", str(questions_file)])
     assert result.exit_code == 1
     assert "warning: skipped questions.jsonl:3: field 'kind'" in result.stderr
-    assert read_threshold(home / "abstention.json") is not None
+    assert read_thresholds(home / "abstention.json") is not None
     (home / "abstention.json").unlink()
     missing = CliRunner().invoke(app, ["--home", str(home), "calibrate", str(tmp_path / "nope.jsonl")])
     assert missing.exit_code == 2 and "QUESTIONS: no such file" in missing.stderr

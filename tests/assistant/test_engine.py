@@ -205,6 +205,27 @@ def test_abstains_without_calling_the_model_when_nothing_is_relevant(assistant, 
     assert assistant.generator.calls == 1
 
 
+def test_abstains_on_coverage_when_the_question_s_topic_is_in_no_document(assistant, knowledge_base):
+    # Close enough in score to pass the threshold; its topic word is nowhere in the documents.
+    question = "Does the router warranty cover zigbee?"
+    nearest = knowledge_base.search(question, 3)
+    assert any(hit.score >= MIN_SCORE for hit in nearest)
+    coverage = knowledge_base.coverage(question, nearest)
+    assert coverage.unknown == ("zigbee",)
+    assistant.min_coverage = coverage.share + 0.01
+    answer = assistant.answer(question, mode="rag")
+    assert answer.abstained and answer.completion_tokens == 0 and assistant.generator.calls == 0
+    message, unknown, names = answer.text.split("\n\n")
+    assert message == "Not in the docs. Please contact Brightwave support."
+    assert unknown == "The documents never mention: zigbee."
+    assert names.startswith("Nearest documents: ")
+    stream = assistant.stream(question, mode="rag")
+    assert list(stream) == [answer.text] and stream.answer.abstained
+    # At or below its coverage the same question goes to the model.
+    assistant.min_coverage = coverage.share
+    assert assistant.answer(question, mode="rag").completion_tokens > 0
+
+
 def test_an_answer_with_nothing_left_after_the_filter_abstains(assistant):
     """This tiny model's base weights write only blank lines here: an empty answer is no answer."""
     answer = assistant.answer(RETURNS_QUESTION, mode="rag")

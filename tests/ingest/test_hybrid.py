@@ -15,7 +15,7 @@ from ingest.chunk_context import context_budget, embedding_text
 from ingest.document import Chunk, ParsedDocument, Section
 from ingest.embeddings import HashingEmbedder, load_packaged_tokenizer
 from ingest.hybrid import FusionWeights, fuse, load_weights, save_weights
-from ingest.keyword_index import match_expression
+from ingest.keyword_index import TermCoverage, inverse_document_frequency, match_expression, weighted_share
 from ingest.knowledge_base import KnowledgeBase, StagedDocument
 from ingest.manifest import MANIFEST_NAME
 from ingest.registry import Registry
@@ -138,6 +138,35 @@ def test_hybrid_hits_carry_the_ranks_each_channel_gives_alone(tmp_path, embedder
     assert {h.chunk_id: round(h.score, 5) for h in hybrid} == {
         h.chunk_id: round(h.score, 5) for h in dense if h.chunk_id in {x.chunk_id for x in hybrid}
     }
+
+
+def test_weighted_share_weighs_rare_words_more_and_names_unknown_ones():
+    total = 100
+    rare, common = inverse_document_frequency(1, total), inverse_document_frequency(60, total)
+    assert rare > common > 0
+    # "zigbee" is in no chunk: it counts as missing with the highest weight and is named.
+    share = weighted_share([("router", 60, True), ("zigbee", 0, False)], total)
+    assert share.unknown == ("zigbee",)
+    assert share.share == pytest.approx(common / (common + inverse_document_frequency(0, total)))
+    assert weighted_share([("router", 60, True), ("bedtime", 1, True)], total) == TermCoverage(1.0)
+    assert weighted_share([], total) == TermCoverage(1.0)  # no content word: nothing to miss
+
+
+def test_coverage_reads_the_hits_words_as_the_keyword_channel_does(tmp_path, embedder):
+    docs = _corpus(tmp_path / "docs", DOCS)
+    with _kb(tmp_path / "index", embedder) as kb:
+        kb.ingest([docs])
+        hits = kb.search("Can I send back an opened router?", 1)
+        assert Path(hits[0].source).name == "returns.md"
+        # Stemmed like the FTS index: "returning" is held by a chunk that says "Returns".
+        assert kb.coverage("returning opened routers", hits) == TermCoverage(1.0)
+        off_topic = kb.coverage("opened routers with zigbee", hits)
+        assert off_topic.unknown == ("zigbee",) and 0 < off_topic.share < 1
+        # A word another document holds is not unknown, but these hits still do not cover it.
+        elsewhere = kb.coverage("opened routers bedtime", hits)
+        assert elsewhere.unknown == () and 0 < elsewhere.share < 1
+        assert kb.coverage("is it?", hits) == TermCoverage(1.0)
+        assert kb.coverage("opened router", []).share == 0.0
 
 
 def test_near_identical_chunks_are_returned_once(tmp_path, embedder):

@@ -10,10 +10,13 @@ TORCH_VERSION ?= 2.13.0
 DEMO_HOME ?= .tunedesk
 DEMO_QUESTION ?= How long do I have to return a router I opened?
 DEMO_ADAPTER ?= support
-# About 200 conversations seen: enough to halve validation perplexity on the sample data (docs/results.md).
-DEMO_TRAIN_STEPS ?= 24
+# 50 steps of 8 retrieval-augmented examples at lr 5e-4: validation perplexity 0.55x the base's, general text
+# 0.97x (docs/results.md); about 40 minutes on 2 CPU cores, while the app already answers in the other modes.
+DEMO_TRAIN_STEPS ?= 50
+DEMO_LEARNING_RATE ?= 5e-4
 DEMO_PORT ?= 8501
-TRAIN_IN_BACKGROUND = TUNEDESK_HOME=$(DEMO_HOME) HF_HUB_OFFLINE=1 $(PYTHON) -m ui.start_training \
+TRAIN_IN_BACKGROUND = TUNEDESK_HOME=$(DEMO_HOME) TUNEDESK_TRAINING__LEARNING_RATE=$(DEMO_LEARNING_RATE) \
+	HF_HUB_OFFLINE=1 $(PYTHON) -m ui.start_training \
 	$(DEMO_ADAPTER) data/transcripts --max-steps $(DEMO_TRAIN_STEPS)
 
 .DEFAULT_GOAL := help

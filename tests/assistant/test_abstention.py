@@ -68,6 +68,15 @@ def test_calibrate_uses_coverage_where_the_score_cannot_separate():
     assert all(refuses(item, result.thresholds) for item in unanswerable)
 
 
+def test_calibrate_spreads_its_candidates_over_many_questions():
+    # 3,000 distinct values per signal: at most MAX_CUTS candidates each, still separating the groups.
+    answerable = [Signals(0.5 + i / 10_000, 0.5 + i / 10_000) for i in range(2_000)]
+    unanswerable = [Signals(0.1 + i / 10_000, 0.9) for i in range(1_000)]
+    result = calibrate(answerable, unanswerable)
+    assert result.balanced_accuracy == 1.0 and result.coverage_threshold == 0.0
+    assert 0.2 < result.threshold <= 0.5
+
+
 def test_refuses_below_either_threshold_and_coverage_zero_is_off():
     assert refuses(Signals(0.3, 1.0), Thresholds(0.4, 0.5))
     assert refuses(Signals(0.9, 0.2), Thresholds(0.4, 0.5))

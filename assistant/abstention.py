@@ -22,11 +22,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from assistant.answer import Hit, Source
+
+if TYPE_CHECKING:
+    from assistant.engine import Retriever
 
 # A decline says the speaker does not know or cannot find; "we can't refund after 30 days" is an answer.
 _DECLINE = re.compile(
@@ -71,6 +74,13 @@ class Thresholds:
 
     score: float
     coverage: float = 0.0
+
+
+def retrieval_signals(retriever: Retriever, question: str, k: int) -> Signals:
+    """What the engine's retrieval thresholds read for `question`: the best score of the `k` chunks retrieval
+    returns (-1 without any) and their coverage of the question; calibration scores questions with this."""
+    hits = retriever.search(question, k)
+    return Signals(max((hit.score for hit in hits), default=-1.0), retriever.coverage(question, hits).share)
 
 
 def refuses(signals: Signals, thresholds: Thresholds) -> bool:

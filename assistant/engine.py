@@ -274,10 +274,11 @@ class Assistant:
         stops = dict.fromkeys((*sampling.stop, *stop_strings(self.generator.special_tokens)))
         return replace(sampling, stop=tuple(stops))
 
-    def _conclude(self, answer: Answer, question: str) -> str:
+    def _conclude(self, answer: Answer, question: str, unknown: Sequence[str] = ()) -> str:
         """Mark the cited sources; an empty or declining answer becomes an abstention that names the nearest
         documents, and so does one that states figures its sources do not hold (kept, marked unverified: a
-        stream has already shown it). Returns the text added to the answer, which a stream sends last."""
+        stream has already shown it). `unknown`: the question's words no document holds, named when retrieval
+        abstained on coverage. Returns the text added to the answer, which a stream sends last."""
         answer.sources = mark_cited(answer.sources, answer.text)
         invented = self._invented(answer, question)
         if answer.text and not declines(answer.text) and not invented:
@@ -285,7 +286,12 @@ class Assistant:
         answer.abstained = True
         before = answer.text
         unverified = f"Not in the sources: {', '.join(invented)}. {self.abstain_message}" if invented else ""
-        parts = (answer.text or self.abstain_message, unverified, nearest_documents(answer.sources))
+        parts = (
+            answer.text or self.abstain_message,
+            unmentioned(unknown),
+            unverified,
+            nearest_documents(answer.sources),
+        )
         answer.text = "\n\n".join(part for part in parts if part)
         return answer.text[len(before) :]
 
@@ -324,9 +330,7 @@ class Assistant:
             answer.timings.retrieval_ms = _ms(request.started, retrieved)
             if not hits:
                 answer.sources = [Source.of(number, hit) for number, hit in enumerate(found, 1)]
-                answer.abstained = True
-                parts = (self.abstain_message, unmentioned(unknown), nearest_documents(answer.sources))
-                answer.text = "\n\n".join(part for part in parts if part)
+                self._conclude(answer, request.question, unknown)
                 answer.timings.total_ms = _ms(request.started, time.perf_counter())
                 return answer, None
         prompt = self.build_prompt(

@@ -31,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from assistant.abstention import Signals, Thresholds  # noqa: E402
+from assistant.abstention import Signals, Thresholds, retrieval_signals  # noqa: E402
 from assistant.builders import build_assistant, build_embedder  # noqa: E402
 from assistant.calibration import (  # noqa: E402
     DEFAULT_SEED,
@@ -60,7 +60,7 @@ def describe(name: str, scores: AbstentionScores) -> str:
     )
 
 
-def retrieval_signals(settings: Settings, questions: list[EvalQuestion]) -> dict[str, Signals]:
+def signals_of_questions(settings: Settings, questions: list[EvalQuestion]) -> dict[str, Signals]:
     with (
         tempfile.TemporaryDirectory() as folder,
         KnowledgeBase(Path(folder), build_embedder(settings)) as knowledge_base,
@@ -68,13 +68,7 @@ def retrieval_signals(settings: Settings, questions: list[EvalQuestion]) -> dict
         report = knowledge_base.ingest([REPO / "data/docs"])
         print(f"indexed {len(report.added)} documents, {report.chunks_written} chunks")
         top_k = settings.assistant.top_k
-        found = {item.question: knowledge_base.search(item.question, top_k) for item in questions}
-        return {
-            question: Signals(
-                max((hit.score for hit in hits), default=-1.0), knowledge_base.coverage(question, hits).share
-            )
-            for question, hits in found.items()
-        }
+        return {item.question: retrieval_signals(knowledge_base, item.question, top_k) for item in questions}
 
 
 def with_model(home: Path, mode: str, held_out: list[EvalQuestion], thresholds: Thresholds) -> None:
@@ -108,7 +102,7 @@ def main() -> None:
     settings = Settings(device="cpu")
     questions, problems = load_questions(REPO / "data/eval/questions.jsonl")
     assert not problems, problems
-    signals = retrieval_signals(settings, questions).__getitem__
+    signals = signals_of_questions(settings, questions).__getitem__
 
     def score_only(question: str) -> Signals:
         return Signals(signals(question).score)  # coverage 1.0: that threshold never refuses

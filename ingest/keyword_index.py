@@ -95,18 +95,12 @@ def coverage(connection: sqlite3.Connection, query: str, chunk_ids: Sequence[int
     among = ",".join(str(int(chunk_id)) for chunk_id in chunk_ids)
     counts = []
     for word in content_words(query):
-        phrase = f'"{word}"'
-        documents = connection.execute(
-            "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (phrase,)
-        ).fetchone()[0]
-        present = bool(
-            documents
-            and among
-            and connection.execute(
-                f"SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid IN ({among})", (phrase,)
-            ).fetchone()[0]
-        )
-        counts.append((word, int(documents), present))
+        # One pass over the word's rows: how many chunks hold it, and how many of those are these chunks.
+        documents, present = connection.execute(
+            f"SELECT count(*), total(rowid IN ({among})) FROM chunks_fts WHERE chunks_fts MATCH ?",
+            (f'"{word}"',),
+        ).fetchone()
+        counts.append((word, int(documents), present > 0))
     return weighted_share(counts, int(total))
 
 

@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from assistant.abstention import Signals
+from assistant.abstention import Signals, retrieval_signals
 from assistant.builders import open_knowledge_base
 from assistant.calibration import (
     DEFAULT_SEED,
@@ -74,9 +74,7 @@ def calibrate_command(
         top_k = settings.assistant.top_k
 
         def signals(question: str) -> Signals:
-            hits = knowledge_base.search(question, top_k)
-            best = max((hit.score for hit in hits), default=-1.0)
-            return Signals(best, knowledge_base.coverage(question, hits).share)
+            return retrieval_signals(knowledge_base, question, top_k)
 
         chosen = choose_threshold(split.calibration, signals)
         held_out = measure(split.held_out, signals, chosen.thresholds)

@@ -107,6 +107,7 @@ def _held_out(
 def _setup(
     settings: Settings, questions_file: Path, total: int, used: int, adapter: str | None
 ) -> dict[str, Any]:
+    thresholds = abstention_thresholds(settings)
     return {
         "questions_file": Path(questions_file).name,
         "questions": f"{used} of {total}" + (" (stratified by kind)" if used < total else ""),
@@ -120,8 +121,8 @@ def _setup(
         "top_k": settings.assistant.top_k,
         "fewshot_k": settings.assistant.fewshot_k,
         # The calibrated ones when the home has them.
-        "min_score": abstention_thresholds(settings).score,
-        "min_coverage": abstention_thresholds(settings).coverage,
+        "min_score": thresholds.score,
+        "min_coverage": thresholds.coverage,
     }
 
 

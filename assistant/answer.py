@@ -95,6 +95,7 @@ class Answer:
     sources: list[Source] = field(default_factory=list)
     examples: list[Example] = field(default_factory=list)
     abstained: bool = False
+    quote: str = ""  # the top source's sentences quoted at the end of `text` (evidence.py); empty when none
     prompt_tokens: int = 0
     completion_tokens: int = 0
     timings: Timings = field(default_factory=Timings)
@@ -105,6 +106,7 @@ class Answer:
             "sources": [asdict(source) for source in self.sources],
             "examples": [asdict(example) for example in self.examples],
             "abstained": self.abstained,
+            "quote": self.quote,
             "mode": self.mode,
             "adapter": self.adapter,
             "prompt_tokens": self.prompt_tokens,

@@ -42,6 +42,7 @@ from assistant.answer import (
 )
 from assistant.answer_filter import AnswerFilter, clean, mark_cited, stop_strings
 from assistant.availability import no_examples, unavailable
+from assistant.evidence import supporting_quote
 from assistant.grounding import invented_figures
 from assistant.prompts import Message, Prompt, build_prompt, retrieval_query
 
@@ -51,13 +52,16 @@ if TYPE_CHECKING:  # the generation module pulls in torch and transformers
 
 class Retriever(Protocol):
     """Anything with `search(query, k)`, best first, and `documents()`; a `KnowledgeBase` is one. Only an
-    assistant with a `min_coverage` calls `coverage(query, hits)`."""
+    assistant with a `min_coverage` calls `coverage(query, hits)`, only one that quotes its top source
+    `similarity(query, texts)`."""
 
     def search(self, query: str, k: int) -> Sequence[Hit]: ...
 
     def documents(self) -> Sequence[object]: ...
 
     def coverage(self, query: str, hits: Sequence[Hit]) -> Coverage: ...
+
+    def similarity(self, query: str, texts: Sequence[str]) -> Sequence[float]: ...
 
 
 class ExamplePicker(Protocol):
@@ -105,6 +109,7 @@ class Assistant:
         abstain_message: str = "I couldn't find this in the documentation. Please contact support.",
         default_adapter: str | None = None,
         flag_invented_figures: bool = True,
+        quote_sentences: int = 0,
         examples: ExamplePicker | None = None,
         fewshot_k: int = 3,
     ) -> None:
@@ -123,6 +128,7 @@ class Assistant:
         self.abstain_message = abstain_message
         self._default_adapter = default_adapter
         self.flag_invented_figures = flag_invented_figures
+        self.quote_sentences = quote_sentences
 
     @property
     def retriever(self) -> Retriever | None:
@@ -278,11 +284,12 @@ class Assistant:
         """Mark the cited sources; an empty or declining answer becomes an abstention that names the nearest
         documents, and so does one that states figures its sources do not hold (kept, marked unverified: a
         stream has already shown it). `unknown`: the question's words no document holds, named when retrieval
-        abstained on coverage. Returns the text added to the answer, which a stream sends last."""
+        abstained on coverage. An answer that stands gets its top source quoted under it (evidence.py).
+        Returns the text added to the answer, which a stream sends last."""
         answer.sources = mark_cited(answer.sources, answer.text)
         invented = self._invented(answer, question)
         if answer.text and not declines(answer.text) and not invented:
-            return ""
+            return self._quote(answer, question)
         answer.abstained = True
         before = answer.text
         unverified = f"Not in the sources: {', '.join(invented)}. {self.abstain_message}" if invented else ""
@@ -294,6 +301,20 @@ class Assistant:
         )
         answer.text = "\n\n".join(part for part in parts if part)
         return answer.text[len(before) :]
+
+    def _quote(self, answer: Answer, question: str) -> str:
+        """Appends the quote of the top source's sentences most similar to the question; returns what it added."""
+        if not (self.quote_sentences and self._retriever is not None and answer.sources):
+            return ""
+        quote = supporting_quote(
+            question, answer.text, answer.sources, self._retriever.similarity, self.quote_sentences
+        )
+        if not quote:
+            return ""
+        answer.quote = quote
+        answer.text += "\n\n" + quote
+        answer.sources = mark_cited(answer.sources, answer.text)
+        return "\n\n" + quote
 
     def _invented(self, answer: Answer, question: str) -> list[str]:
         """Figures of an answer written from sources that none of them (nor the question) holds."""

@@ -343,6 +343,13 @@ class AssistantSettings(Section):
         description="An answer written from sources that states a number none of them holds is marked "
         "unverified and counted as an abstention.",
     )
+    quote_sentences: int = Field(
+        2,
+        ge=0,
+        le=5,
+        description="Under an answer written from sources, quote this many sentences of the top source (the "
+        "ones most similar to the question), cited, so the reader can check the answer. 0 = off.",
+    )
     adapter: str | None = Field(
         None,
         description="Adapter for tuned modes; default: the one chosen in the app, else the most recently trained.",

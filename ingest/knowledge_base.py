@@ -231,6 +231,11 @@ class KnowledgeBase:
         with self._registry.snapshot() as snapshot:
             return snapshot.term_coverage(query, [hit.chunk_id for hit in hits])
 
+    def similarity(self, query: str, texts: Sequence[str]) -> list[float]:
+        """Cosine similarity of each of `texts` to `query` under the embedding model (one batch)."""
+        vectors = self._require_embedder().encode([query, *texts])
+        return [float(score) for score in vectors[1:] @ vectors[0]]
+
     def channel_rankings(
         self, queries: Sequence[str], n: int, heading_weights: Sequence[float] = (1.0,)
     ) -> list[ChannelRankings]:

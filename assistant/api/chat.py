@@ -39,7 +39,7 @@ from assistant.storage import Storage, StorageError
 log = logging.getLogger(__name__)
 router = APIRouter()
 _END = object()  # what `next` returns at the end of a stream (StopIteration cannot cross a thread future)
-_EXTRAS = ("sources", "examples", "abstained", "mode", "adapter", "timings")
+_EXTRAS = ("sources", "examples", "abstained", "quote", "mode", "adapter", "timings")
 TITLE_CHARS = 60  # a conversation's title is its first question, cut as the app cuts it
 
 

@@ -30,6 +30,7 @@ SCHEMA_VERSION = 1
 # Metrics charted and tabled, in this order, with how to read them.
 ANSWER_METRICS = {
     "keyword_accuracy": "share of required facts stated (answerable questions)",
+    "keyword_accuracy_generated": "the same, in the model's own words (the quote of the top source left out)",
     "token_f1": "token overlap F1 with the reference",
     "rouge_l": "ROUGE-L F with the reference",
     "bleu": "corpus BLEU with the references (0-100)",

@@ -77,6 +77,7 @@ def score_answer(question: EvalQuestion, answer: dict[str, Any]) -> dict[str, An
     shown = [source["source"] for source in answer["sources"]]
     return {
         "keyword_accuracy": metrics.keyword_accuracy(text, question.keywords),
+        "keyword_accuracy_generated": metrics.keyword_accuracy(generated_text(answer), question.keywords),
         "token_f1": metrics.token_f1(text, question.answer) if answerable else None,
         "rouge_l": metrics.rouge_l(text, question.answer) if answerable else None,
         "bleu": metrics.sentence_bleu(text, question.answer) if answerable else None,
@@ -90,6 +91,12 @@ def score_answer(question: EvalQuestion, answer: dict[str, Any]) -> dict[str, An
         "latency_ms": answer["timings"]["total_ms"],
         "tokens_per_s": answer["timings"]["tokens_per_s"],
     }
+
+
+def generated_text(answer: dict[str, Any]) -> str:
+    """An answer's text without the quote of its top source (evidence.py) the engine appended."""
+    text, quote = answer["answer"], answer.get("quote") or ""
+    return text[: -len(quote)].rstrip() if quote and text.endswith(quote) else text
 
 
 def score_retrieval(retriever: Any, question: EvalQuestion, k: int) -> dict[str, Any] | None:

@@ -58,6 +58,10 @@ def summarise_answers(records: Sequence[dict[str, Any]], mode: str) -> dict[str,
         "answered": len(answered),
         "errors": len(records) - len(answered),
         "keyword_accuracy": metrics.mean(score["keyword_accuracy"] for score in scores),
+        # Records written before quotes existed have none; `mean` skips them.
+        "keyword_accuracy_generated": metrics.mean(
+            score.get("keyword_accuracy_generated") for score in scores
+        ),
         "token_f1": metrics.mean(answer["scores"]["token_f1"] for _, answer in answerable),
         "rouge_l": metrics.mean(answer["scores"]["rouge_l"] for _, answer in answerable),
         "bleu": metrics.corpus_bleu(

@@ -308,6 +308,7 @@ def test_answer_to_dict_is_the_json_contract(assistant):
         "answer",
         "sources",
         "abstained",
+        "quote",
         "examples",
         "mode",
         "adapter",
@@ -406,3 +407,23 @@ def test_figures_the_sources_do_not_hold_mark_the_answer_unverified(generator, k
         assert "Not in the sources: 45, 12. Not in the docs." in checked.text
         assert "Nearest documents: " in checked.text
     assert not answer(False).abstained
+
+
+def test_an_answer_from_sources_ends_with_a_cited_quote_of_the_top_source(assistant, knowledge_base):
+    assistant.quote_sentences = 1
+    try:
+        answer = assistant.answer(RETURNS_QUESTION, mode="tuned+rag")
+        stream = assistant.stream(RETURNS_QUESTION, mode="tuned+rag")
+        pieces = list(stream)
+    finally:
+        assistant.quote_sentences = 0
+    assert not answer.abstained
+    top = answer.sources[0]
+    assert answer.quote.startswith(f"From [1] {top.title}: \u201c") and answer.quote.endswith("\u201d")
+    assert answer.quote[len(f"From [1] {top.title}: \u201c") : -1] in top.text
+    assert answer.text.endswith("\n\n" + answer.quote) and top.cited
+    # Streamed, the quote comes last, once the model's words are through.
+    assert pieces[-1] == "\n\n" + answer.quote and stream.answer.text == answer.text
+    # Answers without sources, and abstentions, are not quoted.
+    assert assistant.answer(RETURNS_QUESTION, mode="tuned").quote == ""
+    assert assistant.answer(OFF_TOPIC, mode="rag").quote == ""

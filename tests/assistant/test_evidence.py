@@ -1,0 +1,69 @@
+"""The supporting quote: which sentences of the top source are quoted, and how."""
+
+from __future__ import annotations
+
+from assistant.answer import Source
+from assistant.evidence import pick, sentences_of, supporting_quote
+
+POLICY = (
+    "## How long you have\n\n"
+    "**Unopened** items can be returned within **30 days of delivery** for a full refund. Opened items pay a "
+    "15% restocking fee after 14 days.\n"
+    "- Refunds reach the original payment method within 5-7 business days.\n"
+    "| Plan | Price per year |\n|---|---|\n| Halo Shield | $49 |\n"
+)
+
+
+def source(number: int, text: str, title: str = "Returns policy") -> Source:
+    return Source(number, f"doc{number}", f"docs/{number}.md", title, None, 0.5, text)
+
+
+def word_overlap(question: str, sentences):
+    """A stand-in similarity that is easy to reason about: shared lower-case words."""
+    asked = set(question.lower().split())
+    return [len(asked & set(sentence.lower().split())) for sentence in sentences]
+
+
+def test_sentences_are_statements_without_markup_headings_or_table_rules():
+    assert sentences_of(POLICY) == [
+        "Unopened items can be returned within 30 days of delivery for a full refund.",
+        "Opened items pay a 15% restocking fee after 14 days.",
+        "Refunds reach the original payment method within 5-7 business days.",
+        "Plan | Price per year",
+        "Halo Shield | $49",
+    ]
+
+
+def test_questions_and_short_fragments_are_not_statements():
+    faq = "Q: How long do I have to return a router?\nA: 30 days from delivery for a full refund.\nSee below."
+    assert sentences_of(faq) == ["30 days from delivery for a full refund."]
+
+
+def test_pick_keeps_document_order_and_each_sentence_once():
+    sentences = ["first one here", "second one here", "first one here", "third one here"]
+    assert pick(sentences, [0.1, 0.9, 0.1, 0.5], 2) == ["second one here", "third one here"]
+    assert pick(sentences, [0.1, 0.9, 0.1, 0.5], 0) == []
+
+
+def test_the_quote_cites_the_top_source_with_its_best_sentences():
+    sources = [source(1, POLICY), source(2, "Water damage is never covered by the warranty.", "Warranty")]
+    quote = supporting_quote(
+        "how many days to return an unopened item for a refund",
+        "You can return it.",
+        sources,
+        word_overlap,
+        1,
+    )
+    assert quote == (
+        "From [1] Returns policy: \u201cUnopened items can be returned within 30 days of delivery for a full "
+        "refund.\u201d"
+    )
+
+
+def test_no_quote_without_sources_statements_or_anything_new_to_show():
+    question = "how many days to return an unopened item"
+    assert supporting_quote(question, "", [], word_overlap, 2) == ""
+    assert supporting_quote(question, "", [source(1, "## Returns\n\nSee the form?")], word_overlap, 2) == ""
+    assert supporting_quote(question, "", [source(1, POLICY)], word_overlap, 0) == ""
+    said = "Unopened items can be returned within 30 days of delivery, for a full refund! [1]"
+    assert supporting_quote(question, said, [source(1, POLICY)], word_overlap, 1) == ""

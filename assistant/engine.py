@@ -42,7 +42,7 @@ from assistant.answer import (
 )
 from assistant.answer_filter import AnswerFilter, clean, mark_cited, stop_strings
 from assistant.availability import no_examples, unavailable
-from assistant.evidence import supporting_quote
+from assistant.evidence import supporting_quote, without_quote
 from assistant.grounding import invented_figures
 from assistant.prompts import Message, Prompt, build_prompt, retrieval_query
 
@@ -240,10 +240,10 @@ class Assistant:
     ) -> Prompt:
         """The messages this assistant sends its model for `question` in `mode` with `hits` as the sources,
         leaving room for `answer_tokens` (default: its own answer length). An answer's `sources` passed back
-        as `hits` give the prompt that answer came from."""
+        as `hits` give the prompt that answer came from. Earlier answers lose their quotes (evidence.py)."""
         return build_prompt(
             question,
-            history,
+            [_without_quote(message) for message in history],
             hits,
             count_tokens=self.generator.count_tokens,
             context_tokens=self.context_tokens,
@@ -379,6 +379,12 @@ class Assistant:
         counted = usage.completion_tokens - (1 if decode_from == first_token else 0)
         if counted > 0 and done > decode_from:
             answer.timings.tokens_per_s = counted / (done - decode_from)
+
+
+def _without_quote(message: Message) -> Message:
+    if message["role"] != "assistant":
+        return message
+    return {**message, "content": without_quote(message["content"])}
 
 
 def _ms(start: float, end: float) -> float:

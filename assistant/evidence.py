@@ -30,6 +30,8 @@ _WORD = re.compile(r"\w+")
 _MARKUP = re.compile(r"\*\*|__|`")  # bold, underline, code: meaningless once quoted in plain text
 _LINE_START = re.compile(r"^(?:[-*+]\s+|\d+[.)]\s+|>\s*|[A-Z]:\s+)")  # bullets, numbering, quotes, FAQ labels
 _TABLE_RULE = re.compile(r"^[|:\-\s]+$")
+# The quote as `supporting_quote` writes it, at the end of an answer (one line: sentences never span lines).
+_QUOTE_AT_END = re.compile(r"\n\nFrom \[\d+\][^\n]*: \u201c[^\n]*\u201d\Z")
 
 
 def sentences_of(text: str) -> list[str]:
@@ -80,6 +82,12 @@ def supporting_quote(
         return ""
     title = f" {top.title}" if top.title else ""
     return f"From [{top.number}]{title}: " + " ".join(f"\u201c{sentence}\u201d" for sentence in quoted)
+
+
+def without_quote(text: str) -> str:
+    """`text` less the quote an answer ends with, if any: an earlier answer sent back as history shows the
+    model its own words, not a document's sentences it has in front of it again when they matter."""
+    return _QUOTE_AT_END.sub("", text)
 
 
 def _plain(text: str) -> str:

@@ -424,6 +424,11 @@ def test_an_answer_from_sources_ends_with_a_cited_quote_of_the_top_source(assist
     assert answer.text.endswith("\n\n" + answer.quote) and top.cited
     # Streamed, the quote comes last, once the model's words are through.
     assert pieces[-1] == "\n\n" + answer.quote and stream.answer.text == answer.text
+    # Sent back as history, the answer reaches the model without its quote.
+    history = [{"role": "user", "content": RETURNS_QUESTION}, {"role": "assistant", "content": answer.text}]
+    assistant.answer("and if opened?", history, mode="tuned")
+    earlier = [m["content"] for m in assistant.generator.sent[-1] if m["role"] == "assistant"]
+    assert earlier == [answer.text[: -len("\n\n" + answer.quote)]]
     # Answers without sources, and abstentions, are not quoted.
     assert assistant.answer(RETURNS_QUESTION, mode="tuned").quote == ""
     assert assistant.answer(OFF_TOPIC, mode="rag").quote == ""

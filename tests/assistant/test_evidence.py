@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assistant.answer import Source
-from assistant.evidence import pick, sentences_of, supporting_quote
+from assistant.evidence import pick, sentences_of, supporting_quote, without_quote
 
 POLICY = (
     "## How long you have\n\n"
@@ -67,3 +67,14 @@ def test_no_quote_without_sources_statements_or_anything_new_to_show():
     assert supporting_quote(question, "", [source(1, POLICY)], word_overlap, 0) == ""
     said = "Unopened items can be returned within 30 days of delivery, for a full refund! [1]"
     assert supporting_quote(question, said, [source(1, POLICY)], word_overlap, 1) == ""
+
+
+def test_an_answer_sent_back_as_history_loses_only_its_quote():
+    quote = supporting_quote(
+        "how many days to return an unopened item", "", [source(1, POLICY)], word_overlap, 2
+    )
+    answer = "You have 30 days [1]."
+    assert without_quote(f"{answer}\n\n{quote}") == answer
+    # Nothing else that looks alike is cut: a quote mid-answer, or an answer without one.
+    assert without_quote(f"{answer}\n\n{quote}\n\nMore.") == f"{answer}\n\n{quote}\n\nMore."
+    assert without_quote(answer) == answer

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import PurePath
 from typing import Any
 
+from assistant.evidence import without_quote
+
 _IMAGE_START = re.compile(r"!\[")
 SNIPPET_CHARS = 400  # enough to recognise a source without flooding the chat
 
@@ -37,6 +39,17 @@ def safe_pieces(pieces: Iterable[str]) -> Iterator[str]:
             yield neutralise_images(text)
     if pending:
         yield pending
+
+
+def answer_markdown(answer: Mapping[str, Any]) -> str:
+    """The text of an `Answer.to_dict()` (or a stored message) as Markdown, images neutralised; the quote of
+    its top source it ends with set apart as a block quote, so the document's words read apart from the
+    model's."""
+    text = str(answer.get("answer", ""))
+    body = without_quote(text)
+    if body != text:
+        text = f"{body}\n\n> {text[len(body) :].strip()}"
+    return neutralise_images(text)
 
 
 def source_label(source: Mapping[str, Any]) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from ui.render import neutralise_images, snippet, source_label, sources_heading, timing_caption
+from ui.render import answer_markdown, snippet, source_label, sources_heading, timing_caption
 
 
 def show_sources(
@@ -29,6 +29,6 @@ def show_sources(
 
 def show_answer(answer: Mapping[str, Any]) -> None:
     """An `Answer.to_dict()`: text, timings line, sources."""
-    st.markdown(neutralise_images(str(answer.get("answer", ""))))
+    st.markdown(answer_markdown(answer))
     st.caption(timing_caption(answer))
     show_sources(answer.get("sources", []), abstained=bool(answer.get("abstained")))

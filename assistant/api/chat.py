@@ -124,6 +124,8 @@ def usage(answer: Answer) -> dict[str, int]:
 def extras(answer: Answer, conversation_id: str | None) -> dict[str, Any]:
     """Tunedesk's own fields, beside the OpenAI ones: the sources shown to the model, mode, timings."""
     described = answer.to_dict()
+    if not answer.text.endswith(answer.quote):  # a client's stop string cut the answer before its quote's end
+        described["quote"] = ""
     return {name: described[name] for name in _EXTRAS} | {"conversation_id": conversation_id}
 
 

@@ -126,6 +126,23 @@ def test_stop_sequence_cuts_the_answer_whole_and_streamed(make_app, serve, clien
     assert whole.usage.completion_tokens < assistant.max_new_tokens
 
 
+def test_the_quote_rides_along_and_a_stop_that_cuts_it_drops_it(make_app, serve, client, assistant):
+    assistant.quote_sentences = 1
+    try:
+        expected = assistant.answer(QUESTION, mode="tuned+rag", adapter="beta")
+        assert expected.quote
+        with serve(make_app()) as url:
+            api = client(url)
+            messages = [{"role": "user", "content": QUESTION}]
+            whole = api.chat.completions.create(model="tunedesk-tuned-rag", messages=messages)
+            cut = api.chat.completions.create(model="tunedesk-tuned-rag", messages=messages, stop=["\u201c"])
+    finally:
+        assistant.quote_sentences = 0
+    assert whole.choices[0].message.content == expected.text
+    assert whole.model_extra["quote"] == expected.quote
+    assert expected.quote not in cut.choices[0].message.content and cut.model_extra["quote"] == ""
+
+
 def test_max_tokens_is_honoured_and_capped_by_the_server(make_app, serve, client, assistant):
     from assistant.generation import Sampling
 

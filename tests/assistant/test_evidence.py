@@ -29,14 +29,47 @@ def test_sentences_are_statements_without_markup_headings_or_table_rules():
         "Unopened items can be returned within 30 days of delivery for a full refund.",
         "Opened items pay a 15% restocking fee after 14 days.",
         "Refunds reach the original payment method within 5-7 business days.",
-        "Plan | Price per year",
-        "Halo Shield | $49",
+        "Plan: Halo Shield; Price per year: $49",
     ]
 
 
 def test_questions_and_short_fragments_are_not_statements():
     faq = "Q: How long do I have to return a router?\nA: 30 days from delivery for a full refund.\nSee below."
     assert sentences_of(faq) == ["30 days from delivery for a full refund."]
+    one_line = "Q: Is there a fee? A: Opened items pay a 15% fee after 14 days."
+    assert sentences_of(one_line) == ["Opened items pay a 15% fee after 14 days."]
+
+
+def test_lines_a_pdf_wrapped_are_joined_and_short_lines_stand_alone():
+    page = (
+        "Warranty and support\n"
+        "Limited hardware warranty of 2 years (Halo Router, Halo Mesh Point) or 1 year (Halo Mini\n"
+        "Extender) from the date of purchase. Care+ adds 2 years.\n"
+        "- If the adapter gives off smoke or a burning smell, or becomes too hot to touch, unplug it\n"
+        "immediately.\n"
+        "Plan Halo devices Halo Pro devices\n"
+        "Halo Care+ $79 $119 per device"
+    )
+    assert sentences_of(page) == [
+        "Limited hardware warranty of 2 years (Halo Router, Halo Mesh Point) or 1 year (Halo Mini Extender) "
+        "from the date of purchase.",
+        "Care+ adds 2 years.",
+        "If the adapter gives off smoke or a burning smell, or becomes too hot to touch, unplug it immediately.",
+        "Plan Halo devices Halo Pro devices",
+        "Halo Care+ $79 $119 per device",
+    ]
+
+
+def test_abbreviations_and_emphasis_do_not_break_a_sentence():
+    text = "Support is open 9 a.m. to 5 p.m. on weekdays, e.g. on Mondays. *Opened* items pay a fee after *14 days*."
+    assert sentences_of(text) == [
+        "Support is open 9 a.m. to 5 p.m. on weekdays, e.g. on Mondays.",
+        "Opened items pay a fee after 14 days.",
+    ]
+
+
+def test_a_table_without_a_header_rule_keeps_its_cells():
+    assert sentences_of("| Halo Router | BW-H1 | 2 years |") == ["Halo Router | BW-H1 | 2 years"]
 
 
 def test_pick_keeps_document_order_and_each_sentence_once():
@@ -78,3 +111,4 @@ def test_an_answer_sent_back_as_history_loses_only_its_quote():
     # Nothing else that looks alike is cut: a quote mid-answer, or an answer without one.
     assert without_quote(f"{answer}\n\n{quote}\n\nMore.") == f"{answer}\n\n{quote}\n\nMore."
     assert without_quote(answer) == answer
+    assert without_quote(f"{answer}\n\n{quote}\n") == answer  # trailing space, as a client may send it back

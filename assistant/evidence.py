@@ -1,7 +1,7 @@
 """Picks the sentences of the top source that answer a question best, to quote under a generated answer.
 
 A 135M-parameter model often words an answer loosely or gets a figure wrong even when its first source
-states the fact plainly. Quoting that source's most relevant sentences, verbatim and cited, lets the reader
+states the fact plainly. Quoting that source's most relevant sentences, cited, lets the reader
 check the answer against the document in one glance (the "supporting quote" of search assistants) and puts
 the fact itself in front of them when the model missed it.
 
@@ -67,7 +67,7 @@ def _units(text: str) -> list[str]:
             cells = [cell.strip() for cell in line.strip("|").split("|")]
             if _TABLE_RULE.match(line):
                 continue
-            if _TABLE_RULE.match(following) and "-" in following:
+            if "|" in following and _TABLE_RULE.match(following):
                 header = cells  # the row above the rule names the columns
                 continue
             units.append(_table_row(cells, header))
@@ -119,7 +119,8 @@ def supporting_quote(
     quoted = [sentence for sentence in chosen if _plain(sentence) not in said]
     if not quoted:
         return ""
-    title = f" {top.title}" if top.title else ""
+    title = " ".join(top.title.split())  # one line, so `without_quote` finds it again
+    title = f" {title}" if title else ""
     return f"From [{top.number}]{title}: " + " ".join(f"\u201c{sentence}\u201d" for sentence in quoted)
 
 

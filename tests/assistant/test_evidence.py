@@ -70,6 +70,11 @@ def test_abbreviations_and_emphasis_do_not_break_a_sentence():
 
 def test_a_table_without_a_header_rule_keeps_its_cells():
     assert sentences_of("| Halo Router | BW-H1 | 2 years |") == ["Halo Router | BW-H1 | 2 years"]
+    # A horizontal rule under a row is no header rule: the row stays.
+    assert sentences_of("| Halo Router | BW-H1 | 2 years |\n---\nSee the price list for more.") == [
+        "Halo Router | BW-H1 | 2 years",
+        "See the price list for more.",
+    ]
 
 
 def test_pick_keeps_document_order_and_each_sentence_once():
@@ -100,6 +105,17 @@ def test_no_quote_without_sources_statements_or_anything_new_to_show():
     assert supporting_quote(question, "", [source(1, POLICY)], word_overlap, 0) == ""
     said = "Unopened items can be returned within 30 days of delivery, for a full refund! [1]"
     assert supporting_quote(question, said, [source(1, POLICY)], word_overlap, 1) == ""
+
+
+def test_a_title_on_several_lines_is_quoted_on_one():
+    quote = supporting_quote(
+        "how many days to return an unopened item",
+        "",
+        [source(1, POLICY, "Returns\npolicy")],
+        word_overlap,
+        1,
+    )
+    assert quote.startswith("From [1] Returns policy: ") and without_quote(f"Yes.\n\n{quote}") == "Yes."
 
 
 def test_an_answer_sent_back_as_history_loses_only_its_quote():

@@ -21,6 +21,7 @@ from assistant.engine import Assistant
 from assistant.evaluation import metrics
 from assistant.evaluation.questions import EvalQuestion
 from assistant.evaluation.reward import rule_reward
+from assistant.evidence import without_quote
 
 RETRIEVAL_CUTOFFS = (1, 3, 5)
 AnswerProgress = Callable[[str, int, int], None]  # (mode, answers done in that mode, questions)
@@ -77,7 +78,8 @@ def score_answer(question: EvalQuestion, answer: dict[str, Any]) -> dict[str, An
     shown = [source["source"] for source in answer["sources"]]
     return {
         "keyword_accuracy": metrics.keyword_accuracy(text, question.keywords),
-        "keyword_accuracy_generated": metrics.keyword_accuracy(generated_text(answer), question.keywords),
+        # The model's own words: the answer without the quote of its top source the engine appended.
+        "keyword_accuracy_generated": metrics.keyword_accuracy(without_quote(text), question.keywords),
         "token_f1": metrics.token_f1(text, question.answer) if answerable else None,
         "rouge_l": metrics.rouge_l(text, question.answer) if answerable else None,
         "bleu": metrics.sentence_bleu(text, question.answer) if answerable else None,
@@ -91,12 +93,6 @@ def score_answer(question: EvalQuestion, answer: dict[str, Any]) -> dict[str, An
         "latency_ms": answer["timings"]["total_ms"],
         "tokens_per_s": answer["timings"]["tokens_per_s"],
     }
-
-
-def generated_text(answer: dict[str, Any]) -> str:
-    """An answer's text without the quote of its top source (evidence.py) the engine appended."""
-    text, quote = answer["answer"], answer.get("quote") or ""
-    return text[: -len(quote)].rstrip() if quote and text.endswith(quote) else text
 
 
 def score_retrieval(retriever: Any, question: EvalQuestion, k: int) -> dict[str, Any] | None:

@@ -75,3 +75,22 @@ def test_aggregates():
     assert metrics.percentile([5.0, 1.0, 3.0, 2.0, 4.0], 0.5) == 3.0
     assert metrics.relative_change(20.0, 15.0) == pytest.approx(-0.25)
     assert metrics.relative_change(None, 1.0) is None
+
+
+def test_the_model_s_own_words_are_scored_without_the_quote_under_them():
+    from assistant.evaluation.questions import EvalQuestion
+    from assistant.evaluation.runner import score_answer
+
+    question = EvalQuestion("q:1", "How long to return?", "30 days.", ("returns.md",), ("30 days",), "doc")
+    quote = "From [1] Returns policy: \u201cYou have 30 days from delivery.\u201d"
+    answer = {
+        "answer": f"You can return it [1].\n\n{quote}",
+        "quote": quote,
+        "sources": [{"source": "docs/returns.md", "number": 1, "text": "You have 30 days from delivery."}],
+        "abstained": False,
+        "prompt_tokens": 10,
+        "completion_tokens": 5,
+        "timings": {"total_ms": 1.0, "tokens_per_s": 1.0},
+    }
+    scores = score_answer(question, answer)
+    assert scores["keyword_accuracy"] == 1.0 and scores["keyword_accuracy_generated"] == 0.0

@@ -83,6 +83,8 @@ def test_invalid_values_are_named(tmp_path, monkeypatch):
         load_settings(**{"chunking.overlap_tokens": 300})
     with pytest.raises(SettingsError, match=r"ingest\.lock_timeout_s"):
         load_settings(**{"ingest.lock_timeout_s": -1})
+    with pytest.raises(SettingsError, match=r"assistant\.quote_sentences"):
+        load_settings(**{"assistant.quote_sentences": 9})
     monkeypatch.setenv("TUNEDESK_DEVICE", "tpu")
     with pytest.raises(SettingsError, match="device"):
         load_settings()

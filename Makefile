@@ -43,6 +43,7 @@ browser: ## Install headless Chromium for the browser test (the test skips where
 
 demo: install ## Build the knowledge base, start training in the background, serve the app on :8501 at once
 	HF_HUB_OFFLINE=1 $(TUNEDESK) --home $(DEMO_HOME) ingest data/docs
+	HF_HUB_OFFLINE=1 $(TUNEDESK) --home $(DEMO_HOME) fewshot-index data/transcripts
 	# An app training run: the Training page shows it live and the tuned modes say they wait for it; they
 	# switch on when the adapter is published (no restart). Starts nothing while one is still going.
 	$(TRAIN_IN_BACKGROUND)
@@ -50,6 +51,7 @@ demo: install ## Build the knowledge base, start training in the background, ser
 
 demo-ask: install ## Wait for the demo adapter (trains it when missing), then answer the demo question here
 	HF_HUB_OFFLINE=1 $(TUNEDESK) --home $(DEMO_HOME) ingest data/docs
+	HF_HUB_OFFLINE=1 $(TUNEDESK) --home $(DEMO_HOME) fewshot-index data/transcripts
 	$(TRAIN_IN_BACKGROUND) --wait
 	HF_HUB_OFFLINE=1 $(TUNEDESK) --home $(DEMO_HOME) ask "$(DEMO_QUESTION)" --mode tuned+rag --adapter $(DEMO_ADAPTER)
 
@@ -61,6 +63,7 @@ test-all: install browser ## Set up, then run every test: unit, slow, end-to-end
 
 screenshots: install browser ## Picture every app page into docs/screenshots, on the demo home (built if needed)
 	HF_HUB_OFFLINE=1 $(TUNEDESK) --home $(DEMO_HOME) ingest data/docs
+	HF_HUB_OFFLINE=1 $(TUNEDESK) --home $(DEMO_HOME) fewshot-index data/transcripts
 	$(TRAIN_IN_BACKGROUND) --wait
 	HF_HUB_OFFLINE=1 $(PYTHON) tools/screenshots.py --home $(DEMO_HOME) --out docs/screenshots
 

@@ -34,6 +34,11 @@ def uses_examples(mode: Mode) -> bool:
     return mode in FEWSHOT_MODES
 
 
+def uses_transcripts(mode: Mode) -> bool:
+    """The modes whose knowledge comes from the team's transcripts: trained on them, or shown some."""
+    return uses_adapter(mode) or uses_examples(mode)
+
+
 class Hit(Protocol):
     """One retrieved chunk, as `KnowledgeBase.search` returns it."""
 
@@ -96,6 +101,9 @@ class Answer:
     examples: list[Example] = field(default_factory=list)
     abstained: bool = False
     quote: str = ""  # the top source's sentences quoted at the end of `text` (evidence.py); empty when none
+    precedent: str = (
+        ""  # the past exchange shown under `text`, after any quote (precedent.py); empty when none
+    )
     prompt_tokens: int = 0
     completion_tokens: int = 0
     timings: Timings = field(default_factory=Timings)
@@ -107,6 +115,7 @@ class Answer:
             "examples": [asdict(example) for example in self.examples],
             "abstained": self.abstained,
             "quote": self.quote,
+            "precedent": self.precedent,
             "mode": self.mode,
             "adapter": self.adapter,
             "prompt_tokens": self.prompt_tokens,

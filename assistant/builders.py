@@ -11,7 +11,7 @@ from assistant.abstention import Thresholds
 from assistant.adapter_choice import choose_adapter, stored_choice, switchable
 from assistant.answer import Mode, uses_examples, uses_retrieval
 from assistant.availability import no_examples, unavailable
-from assistant.calibration import read_thresholds
+from assistant.calibration import read_precedent_threshold, read_thresholds
 from assistant.engine import Assistant, AssistantError
 from assistant.fewshot_store import (
     ExamplesOnFirstUse,
@@ -268,9 +268,21 @@ def build_assistant(
         default_adapter=default_adapter(settings),
         flag_invented_figures=options.flag_invented_figures,
         quote_sentences=options.quote_sentences,
+        precedent_min_similarity=precedent_threshold(settings),
         examples=examples or build_examples(settings, embedder=embedder, held_out=held_out),
         fewshot_k=options.fewshot_k,
     )
+
+
+def precedent_threshold(settings: Settings) -> float | None:
+    """The similarity a past exchange needs to be shown under an answer: the one `tunedesk calibrate` wrote
+    into the home, else `assistant.precedent_min_similarity`; None when none is ever shown (off, or no example
+    store to pick from: the tuned modes work without one)."""
+    options = settings.assistant
+    if not options.show_precedent or fewshot_unavailable(settings) is not None:
+        return None
+    calibrated = read_precedent_threshold(settings.layout.calibration_file)
+    return options.precedent_min_similarity if calibrated is None else calibrated
 
 
 # --- Fewshot examples: exchanges from the transcripts, cached in <home>/fewshot -----------------------

@@ -7,8 +7,13 @@ thresholds (best-chunk score and coverage, see assistant/abstention.py), the see
 both parts, so a report can take exactly the held-out questions and nobody can score a threshold on the
 questions it was picked on.
 
+The same record may hold the similarity from which a past exchange is shown under an answer
+(precedent.py), picked on the same calibration part: the threshold that best shows the past replies holding
+a fact the question needs and hides the others (`choose_precedent_threshold`).
+
 Knows nothing about models, retrieval or settings: the caller passes `signals`, a function from a
-question to what its retriever says about it (`Signals`: best score and coverage).
+question to what its retriever says about it (`Signals`: best score and coverage), and for past exchanges
+the observations themselves.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from assistant.abstention import Calibration, Signals, Thresholds, calibrate, re
 from assistant.evaluation.questions import EvalQuestion
 from ingest.atomic import write_atomically
 
-SCHEMA_VERSION = 2  # 2 added coverage_threshold; a version 1 file reads as coverage 0 (off)
+SCHEMA_VERSION = 3  # 2 added coverage_threshold (a version 1 file reads as coverage 0, off); 3 precedent
 DEFAULT_SEED = 13
 DEFAULT_SHARE = 0.5  # of each class, for picking the threshold; the rest is held out
 
@@ -52,6 +57,22 @@ class AbstentionScores:
     answerable_refused: float  # share of answerable questions refused (the cost)
     answerable: int
     unanswerable: int
+
+
+@dataclass(frozen=True)
+class PrecedentScores:
+    """How showing past exchanges from `threshold` on does on a set of questions."""
+
+    threshold: float
+    precision: float | None  # share of the shown past replies that hold a fact their question needs
+    recall: float | None  # share of the useful past replies (holding such a fact) that are shown
+    shown: int
+    questions: int
+
+
+# One observation per question: the similarity of its nearest past exchange, and whether that exchange's
+# reply holds a fact the question needs (never, for an unanswerable question).
+PrecedentObservation = tuple[float, bool]
 
 
 def unanswerable(question: EvalQuestion) -> bool:
@@ -104,6 +125,36 @@ def measure(
     )
 
 
+def choose_precedent_threshold(observations: Sequence[PrecedentObservation]) -> PrecedentScores:
+    """The similarity threshold with the best F1 of showing the useful past replies, tried at every observed
+    similarity; ties go to the higher threshold (fewer shown). With no useful reply at all, one above every
+    observation: nothing is shown."""
+    if not observations:
+        raise CalibrationError("choosing when to show past exchanges needs at least one question")
+    never = max(similarity for similarity, _ in observations) + 1e-6
+    candidates = sorted({similarity for similarity, _ in observations} | {never}, reverse=True)
+    scored = [precedent_scores(observations, threshold) for threshold in candidates]
+    return max(scored, key=lambda scores: _f1(scores))  # max keeps the first best: the highest threshold
+
+
+def precedent_scores(observations: Sequence[PrecedentObservation], threshold: float) -> PrecedentScores:
+    """Precision and recall of showing the past exchanges at or above `threshold`."""
+    shown = [useful for similarity, useful in observations if similarity >= threshold]
+    useful = sum(useful for _, useful in observations)
+    return PrecedentScores(
+        threshold=threshold,
+        precision=sum(shown) / len(shown) if shown else None,
+        recall=sum(shown) / useful if useful else None,
+        shown=len(shown),
+        questions=len(observations),
+    )
+
+
+def _f1(scores: PrecedentScores) -> float:
+    precision, recall = scores.precision or 0.0, scores.recall or 0.0
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
 def write_calibration(
     path: Path,
     split: Split,
@@ -112,8 +163,17 @@ def write_calibration(
     *,
     questions_file: str,
     retriever: dict[str, Any],
+    precedent: tuple[PrecedentScores, PrecedentScores] | None = None,
 ) -> None:
-    """Write the threshold and everything needed to reproduce and audit it, atomically."""
+    """Write the threshold and everything needed to reproduce and audit it, atomically. `precedent`: the
+    past-exchange threshold as chosen on the calibration part and as it does on the held-out part."""
+    extra: dict[str, Any] = {}
+    if precedent is not None:
+        chosen_precedent, held_out_precedent = precedent
+        extra = {
+            "precedent_threshold": chosen_precedent.threshold,
+            "precedent": {"calibration": asdict(chosen_precedent), "held_out": asdict(held_out_precedent)},
+        }
     record = {
         "schema_version": SCHEMA_VERSION,
         "threshold": chosen.threshold,
@@ -127,6 +187,7 @@ def write_calibration(
         "calibration": asdict(chosen),
         "held_out": asdict(held_out),
         "retriever": retriever,
+        **extra,
     }
     text = json.dumps(record, indent=2) + "\n"
     write_atomically(path, lambda temp: temp.write_text(text, encoding="utf-8"))
@@ -157,6 +218,14 @@ def read_thresholds(path: Path) -> Thresholds | None:
         )
     values = [_number(record, "threshold", path, required=True), _number(record, "coverage_threshold", path)]
     return Thresholds(*values)
+
+
+def read_precedent_threshold(path: Path) -> float | None:
+    """The calibrated similarity from which past exchanges are shown; None when `path` holds none."""
+    record = read_calibration_record(path)
+    if record is None or record.get("precedent_threshold") is None:
+        return None
+    return _number(record, "precedent_threshold", path)
 
 
 def _number(record: dict[str, Any], field: str, path: Path, *, required: bool = False) -> float:

@@ -13,7 +13,9 @@ whose `.answer` is set once the text is complete. Both pass the model's text thr
 (answer_filter.py: no fences, control tokens or citations of sources not shown) and mark the sources
 the answer cites. The assistant abstains (abstention.py) when a retrieval mode's sources are all below
 the relevance or coverage threshold (then without calling the model) or when the model's answer declines or is
-empty; an abstaining answer says so and names the nearest documents, which are its sources.
+empty; an abstaining answer says so and names the nearest documents, which are its sources. A standing answer
+from sources ends with a quote of its top source (evidence.py); an answer of a mode taught by the transcripts
+then with the past exchange most like the question, when one is similar enough (precedent.py).
 
 The UI, the API and the CLI call only this class; it knows nothing about settings or storage. It is built
 complete (assistant/builders.py): its retriever and the adapter tuned modes use are fixed at build time. A
@@ -39,11 +41,13 @@ from assistant.answer import (
     uses_adapter,
     uses_examples,
     uses_retrieval,
+    uses_transcripts,
 )
 from assistant.answer_filter import AnswerFilter, clean, mark_cited, stop_strings
 from assistant.availability import no_examples, unavailable
-from assistant.evidence import supporting_quote, without_quote
+from assistant.evidence import supporting_quote
 from assistant.grounding import invented_figures
+from assistant.precedent import own_words, precedent_line
 from assistant.prompts import Message, Prompt, build_prompt, retrieval_query
 
 if TYPE_CHECKING:  # the generation module pulls in torch and transformers
@@ -110,6 +114,7 @@ class Assistant:
         default_adapter: str | None = None,
         flag_invented_figures: bool = True,
         quote_sentences: int = 0,
+        precedent_min_similarity: float | None = None,
         examples: ExamplePicker | None = None,
         fewshot_k: int = 3,
     ) -> None:
@@ -129,6 +134,8 @@ class Assistant:
         self._default_adapter = default_adapter
         self.flag_invented_figures = flag_invented_figures
         self.quote_sentences = quote_sentences
+        # None: no past exchange under answers (no example store, or switched off).
+        self.precedent_min_similarity = precedent_min_similarity
 
     @property
     def retriever(self) -> Retriever | None:
@@ -240,10 +247,11 @@ class Assistant:
     ) -> Prompt:
         """The messages this assistant sends its model for `question` in `mode` with `hits` as the sources,
         leaving room for `answer_tokens` (default: its own answer length). An answer's `sources` passed back
-        as `hits` give the prompt that answer came from. Earlier answers lose their quotes (evidence.py)."""
+        as `hits` give the prompt that answer came from. Earlier answers lose what the engine appended under
+        them (precedent.own_words)."""
         return build_prompt(
             question,
-            [_without_quote(message) for message in history],
+            [_own_words(message) for message in history],
             hits,
             count_tokens=self.generator.count_tokens,
             context_tokens=self.context_tokens,
@@ -284,8 +292,14 @@ class Assistant:
         """Mark the cited sources; an empty or declining answer becomes an abstention that names the nearest
         documents, and so does one that states figures its sources do not hold (kept, marked unverified: a
         stream has already shown it). `unknown`: the question's words no document holds, named when retrieval
-        abstained on coverage. An answer that stands gets its top source quoted under it (evidence.py).
+        abstained on coverage. An answer that stands gets its top source quoted under it (evidence.py), and
+        any answer of a mode taught by the transcripts the past exchange most like the question (precedent.py).
         Returns the text added to the answer, which a stream sends last."""
+        added = self._judge(answer, question, unknown)
+        return added + self._precedent(answer, question)
+
+    def _judge(self, answer: Answer, question: str, unknown: Sequence[str]) -> str:
+        """The answer quoted when it stands, else turned into an abstention; returns the text added."""
         answer.sources = mark_cited(answer.sources, answer.text)
         invented = self._invented(answer, question)
         if answer.text and not declines(answer.text) and not invented:
@@ -315,6 +329,22 @@ class Assistant:
         answer.text += "\n\n" + quote
         answer.sources = mark_cited(answer.sources, answer.text)
         return "\n\n" + quote
+
+    def _precedent(self, answer: Answer, question: str) -> str:
+        """Appends the past exchange whose customer turn is most similar to the question, when it is similar
+        enough; returns what it added."""
+        if not (
+            self.precedent_min_similarity is not None
+            and self.examples is not None
+            and uses_transcripts(answer.mode)
+        ):
+            return ""
+        best = self.examples.pick(question, 1)
+        if not best or best[0].score < self.precedent_min_similarity:
+            return ""
+        answer.precedent = precedent_line(best[0])
+        answer.text += "\n\n" + answer.precedent
+        return "\n\n" + answer.precedent
 
     def _invented(self, answer: Answer, question: str) -> list[str]:
         """Figures of an answer written from sources that none of them (nor the question) holds."""
@@ -381,10 +411,10 @@ class Assistant:
             answer.timings.tokens_per_s = counted / (done - decode_from)
 
 
-def _without_quote(message: Message) -> Message:
+def _own_words(message: Message) -> Message:
     if message["role"] != "assistant":
         return message
-    return {**message, "content": without_quote(message["content"])}
+    return {**message, "content": own_words(message["content"])}
 
 
 def _ms(start: float, end: float) -> float:

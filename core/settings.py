@@ -350,6 +350,19 @@ class AssistantSettings(Section):
         description="Under an answer written from sources, quote this many sentences of the top source (the "
         "ones most similar to the question), cited, so the reader can check the answer. 0 = off.",
     )
+    show_precedent: bool = Field(
+        True,
+        description="Under an answer of a mode taught by the transcripts, show how the team answered a similar "
+        "question before (see precedent_min_similarity).",
+    )
+    precedent_min_similarity: float = Field(
+        0.6,
+        ge=0.0,
+        le=1.0,
+        description="Under an answer of a mode taught by the transcripts (tuned, tuned+rag, fewshot, "
+        "fewshot+rag), show the past exchange whose customer turn is most similar to the question when that "
+        "cosine similarity reaches this; needs the example store (`tunedesk fewshot-index`).",
+    )
     adapter: str | None = Field(
         None,
         description="Adapter for tuned modes; default: the one chosen in the app, else the most recently trained.",

@@ -85,6 +85,8 @@ def test_invalid_values_are_named(tmp_path, monkeypatch):
         load_settings(**{"ingest.lock_timeout_s": -1})
     with pytest.raises(SettingsError, match=r"assistant\.quote_sentences"):
         load_settings(**{"assistant.quote_sentences": 9})
+    with pytest.raises(SettingsError, match=r"assistant\.precedent_min_similarity"):
+        load_settings(**{"assistant.precedent_min_similarity": 1.5})
     monkeypatch.setenv("TUNEDESK_DEVICE", "tpu")
     with pytest.raises(SettingsError, match="device"):
         load_settings()

@@ -14,6 +14,7 @@ from pathlib import PurePath
 from typing import Any
 
 from assistant.evidence import without_quote
+from assistant.precedent import without_precedent
 
 _IMAGE_START = re.compile(r"!\[")
 SNIPPET_CHARS = 400  # enough to recognise a source without flooding the chat
@@ -43,13 +44,16 @@ def safe_pieces(pieces: Iterable[str]) -> Iterator[str]:
 
 def answer_markdown(answer: Mapping[str, Any]) -> str:
     """The text of an `Answer.to_dict()` (or a stored message) as Markdown, images neutralised; the quote of
-    its top source it ends with set apart as a block quote, so the document's words read apart from the
-    model's."""
+    its top source and the past exchange it ends with each set apart as a block quote, so the document's and
+    the team's words read apart from the model's."""
     text = str(answer.get("answer", ""))
-    body = without_quote(text)
-    if body != text:
-        text = f"{body}\n\n> {text[len(body) :].strip()}"
-    return neutralise_images(text)
+    before_precedent = without_precedent(text)
+    body = without_quote(before_precedent)
+    parts = [body]
+    for start, end in ((body, before_precedent), (before_precedent, text)):
+        if start != end:
+            parts.append(f"> {end[len(start) :].strip()}")
+    return neutralise_images("\n\n".join(parts))
 
 
 def source_label(source: Mapping[str, Any]) -> str:

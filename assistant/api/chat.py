@@ -39,7 +39,7 @@ from assistant.storage import Storage, StorageError
 log = logging.getLogger(__name__)
 router = APIRouter()
 _END = object()  # what `next` returns at the end of a stream (StopIteration cannot cross a thread future)
-_EXTRAS = ("sources", "examples", "abstained", "quote", "mode", "adapter", "timings")
+_EXTRAS = ("sources", "examples", "abstained", "quote", "precedent", "mode", "adapter", "timings")
 TITLE_CHARS = 60  # a conversation's title is its first question, cut as the app cuts it
 
 
@@ -124,8 +124,9 @@ def usage(answer: Answer) -> dict[str, int]:
 def extras(answer: Answer, conversation_id: str | None) -> dict[str, Any]:
     """Tunedesk's own fields, beside the OpenAI ones: the sources shown to the model, mode, timings."""
     described = answer.to_dict()
-    if not answer.text.endswith(answer.quote):  # a client's stop string cut the answer before its quote's end
-        described["quote"] = ""
+    for appended in ("quote", "precedent"):  # a client's stop string cut the answer before this one's end
+        if described[appended] not in answer.text:
+            described[appended] = ""
     return {name: described[name] for name in _EXTRAS} | {"conversation_id": conversation_id}
 
 

@@ -6,8 +6,11 @@ Scores every question with the knowledge base's own search (the assistant's `top
 score and the coverage of the question's words by the chunks found. Picks both thresholds on the
 calibration part and writes `<home>/abstention.json`, which `ask`, `chat`, the app and the API then use
 instead of `assistant.min_score` and `assistant.min_coverage`. It prints the thresholds and the retrieval-only
-abstention recall and precision on the held-out part, which it did not see when choosing. Bad lines of
-the questions file are skipped with a warning and the command then exits 1.
+abstention recall and precision on the held-out part, which it did not see when choosing. When the home has
+example exchanges (`tunedesk fewshot-index`), it also picks on the same part the similarity from which the
+nearest past exchange is shown under a tuned or fewshot answer: the threshold that best shows the past replies
+holding one of a question's required facts (`keywords`) and hides the rest, with its precision and recall on
+the held-out part. Bad lines of the questions file are skipped with a warning and the command then exits 1.
 """
 
 from __future__ import annotations
@@ -18,18 +21,24 @@ from typing import Annotated
 import typer
 
 from assistant.abstention import Signals, retrieval_signals
-from assistant.builders import open_knowledge_base
+from assistant.builders import build_examples, open_knowledge_base
 from assistant.calibration import (
     DEFAULT_SEED,
     DEFAULT_SHARE,
     CalibrationError,
+    PrecedentObservation,
+    PrecedentScores,
+    choose_precedent_threshold,
     choose_threshold,
     measure,
+    precedent_scores,
     split_questions,
     write_calibration,
 )
 from assistant.cli.context import EXIT_INPUT_FAILED, EXIT_USAGE, fail, settings_of
-from assistant.evaluation.questions import QuestionsError, load_questions
+from assistant.evaluation.metrics import keyword_accuracy
+from assistant.evaluation.questions import EvalQuestion, QuestionsError, load_questions
+from core.settings import Settings
 
 
 def register(app: typer.Typer) -> None:
@@ -78,9 +87,12 @@ def calibrate_command(
 
         chosen = choose_threshold(split.calibration, signals)
         held_out = measure(split.held_out, signals, chosen.thresholds)
+        precedent = _precedent_calibration(settings, split.calibration, split.held_out)
     path = settings.layout.calibration_file
     retriever = {"embedding_model": settings.embedding.model, "top_k": top_k}
-    write_calibration(path, split, chosen, held_out, questions_file=questions.name, retriever=retriever)
+    write_calibration(
+        path, split, chosen, held_out, questions_file=questions.name, retriever=retriever, precedent=precedent
+    )
     if as_json:
         typer.echo(path.read_text(encoding="utf-8"), nl=False)
     else:
@@ -94,6 +106,48 @@ def calibrate_command(
             f"held out {len(split.held_out)} questions: abstention recall {held_out.recall:.2f}, "
             f"precision {precision}, answerable refused {held_out.answerable_refused:.0%} (retrieval only)"
         )
+        if precedent is not None:
+            picked, seen = precedent
+            typer.echo(
+                f"past exchanges shown from similarity {picked.threshold:.3f}; held out: {seen.shown} of "
+                f"{seen.questions} shown, {_share(seen.precision)} of them hold a required fact, "
+                f"{_share(seen.recall)} of the useful ones shown"
+            )
         typer.echo(f"written: {path}")
     if problems:
         raise typer.Exit(EXIT_INPUT_FAILED)
+
+
+def _precedent_calibration(
+    settings: Settings, calibration: list[EvalQuestion], held_out: list[EvalQuestion]
+) -> tuple[PrecedentScores, PrecedentScores] | None:
+    """The past-exchange threshold chosen on `calibration` and measured on `held_out`; None without an
+    example store. Every question of both parts is held out of the store, like in an evaluation."""
+    examples = build_examples(
+        settings, held_out=[question.question for question in [*calibration, *held_out]]
+    )
+    if examples is None:
+        return None
+
+    def observed(questions: list[EvalQuestion]) -> list[PrecedentObservation]:
+        found = []
+        for question in questions:
+            if question.kind != "unanswerable" and not question.keywords:
+                continue  # nothing to tell a useful reply by
+            best = examples.pick(question.question, 1)
+            if best:
+                useful = question.kind != "unanswerable" and bool(
+                    keyword_accuracy(best[0].agent, question.keywords)
+                )
+                found.append((best[0].score, useful))
+        return found
+
+    picked_on = observed(calibration)
+    if not picked_on:
+        return None
+    chosen = choose_precedent_threshold(picked_on)
+    return chosen, precedent_scores(observed(held_out), chosen.threshold)
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"

@@ -22,6 +22,7 @@ from assistant.builders import (
     build_generator,
     default_adapter,
     generation_backend,
+    precedent_threshold,
 )
 from assistant.calibration import read_calibration_record
 from assistant.evaluation.questions import QuestionsError, load_questions, stratified
@@ -123,6 +124,9 @@ def _setup(
         # The calibrated ones when the home has them.
         "min_score": thresholds.score,
         "min_coverage": thresholds.coverage,
+        "quote_sentences": settings.assistant.quote_sentences,
+        # None: no past exchange is shown (switched off, or the home has no example store).
+        "precedent_min_similarity": precedent_threshold(settings),
     }
 
 

@@ -21,7 +21,7 @@ from assistant.engine import Assistant
 from assistant.evaluation import metrics
 from assistant.evaluation.questions import EvalQuestion
 from assistant.evaluation.reward import rule_reward
-from assistant.evidence import without_quote
+from assistant.precedent import own_words, without_precedent
 
 RETRIEVAL_CUTOFFS = (1, 3, 5)
 AnswerProgress = Callable[[str, int, int], None]  # (mode, answers done in that mode, questions)
@@ -74,19 +74,22 @@ def answer_and_score(
 def score_answer(question: EvalQuestion, answer: dict[str, Any]) -> dict[str, Any]:
     """Scores of one answer (an `Answer.to_dict()`); answer-quality scores only for answerable questions."""
     text = answer["answer"]
+    # Abstention, citations and reward judge what the answer claims: a past exchange is shown as another
+    # customer's, so its figures and declines are not this answer's.
+    claimed = without_precedent(text)
     answerable = question.kind != "unanswerable"
     shown = [source["source"] for source in answer["sources"]]
     return {
         "keyword_accuracy": metrics.keyword_accuracy(text, question.keywords),
-        # The model's own words: the answer without the quote of its top source the engine appended.
-        "keyword_accuracy_generated": metrics.keyword_accuracy(without_quote(text), question.keywords),
+        # The model's own words: the answer without the quote and past exchange the engine appended.
+        "keyword_accuracy_generated": metrics.keyword_accuracy(own_words(text), question.keywords),
         "token_f1": metrics.token_f1(text, question.answer) if answerable else None,
         "rouge_l": metrics.rouge_l(text, question.answer) if answerable else None,
         "bleu": metrics.sentence_bleu(text, question.answer) if answerable else None,
-        "abstained": metrics.is_abstention(text, answer["abstained"]),
-        "cites": bool(metrics.cited_numbers(text)),
-        "citation_correctness": metrics.citation_correctness(text, shown, question.sources),
-        "reward": rule_reward(text, answer["sources"], question.question, abstained=answer["abstained"]),
+        "abstained": metrics.is_abstention(claimed, answer["abstained"]),
+        "cites": bool(metrics.cited_numbers(claimed)),
+        "citation_correctness": metrics.citation_correctness(claimed, shown, question.sources),
+        "reward": rule_reward(claimed, answer["sources"], question.question, abstained=answer["abstained"]),
         "answer_words": len(text.split()),
         "prompt_tokens": answer["prompt_tokens"],
         "completion_tokens": answer["completion_tokens"],

@@ -143,6 +143,23 @@ def test_the_quote_rides_along_and_a_stop_that_cuts_it_drops_it(make_app, serve,
     assert expected.quote not in cut.choices[0].message.content and cut.model_extra["quote"] == ""
 
 
+def test_the_past_exchange_rides_along_beside_the_quote(make_app, serve, client, assistant, examples):
+    assistant.examples, assistant.precedent_min_similarity = examples, 0.0
+    try:
+        expected = assistant.answer("Is water damage covered?", mode="tuned", adapter="beta")
+        assert expected.precedent and expected.text.endswith(expected.precedent)
+        with serve(make_app()) as url:
+            api = client(url)
+            messages = [{"role": "user", "content": "Is water damage covered?"}]
+            whole = api.chat.completions.create(model="tunedesk-tuned:beta", messages=messages)
+            cut = api.chat.completions.create(model="tunedesk-tuned:beta", messages=messages, stop=["\u201c"])
+    finally:
+        assistant.examples, assistant.precedent_min_similarity = None, None
+    assert whole.choices[0].message.content == expected.text
+    assert whole.model_extra["precedent"] == expected.precedent
+    assert cut.model_extra["precedent"] == ""
+
+
 def test_max_tokens_is_honoured_and_capped_by_the_server(make_app, serve, client, assistant):
     from assistant.generation import Sampling
 

@@ -4,6 +4,7 @@ the held-out part, the file in the home, and `tunedesk calibrate` / `tunedesk as
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,11 @@ from typer.testing import CliRunner
 from assistant.abstention import Signals, Thresholds
 from assistant.calibration import (
     CalibrationError,
+    choose_precedent_threshold,
     choose_threshold,
     measure,
+    precedent_scores,
+    read_precedent_threshold,
     read_thresholds,
     split_questions,
     write_calibration,
@@ -134,6 +138,59 @@ def test_the_file_round_trips_and_a_broken_one_is_a_clear_error(tmp_path):
         read_thresholds(path)
 
 
+def test_the_past_exchange_threshold_has_the_best_f1_and_ties_go_to_showing_fewer():
+    # (similarity of the nearest past exchange, its reply holds a fact the question needs)
+    observed = [(0.9, True), (0.8, True), (0.75, False), (0.7, True), (0.5, False), (0.4, False)]
+    chosen = choose_precedent_threshold(observed)
+    assert chosen.threshold == 0.7 and chosen.shown == 4 and chosen.recall == 1.0
+    assert chosen.precision == pytest.approx(0.75)
+    assert precedent_scores(observed, 0.85) == type(chosen)(0.85, 1.0, 1 / 3, 1, 6)
+    # Equal F1 (2/3) at 0.9 (precision 1, recall 1/2) and at 0.6 (precision 1/2, recall 1): the higher wins.
+    tied = [(0.9, True), (0.8, False), (0.7, False), (0.6, True)]
+    assert choose_precedent_threshold(tied).threshold == 0.9
+    # No useful reply at all: a threshold above every observation, nothing shown.
+    never = choose_precedent_threshold([(0.9, False), (0.3, False)])
+    assert never.threshold > 0.9 and never.shown == 0 and never.precision is None
+    with pytest.raises(CalibrationError, match="at least one question"):
+        choose_precedent_threshold([])
+
+
+def test_the_record_keeps_the_past_exchange_threshold_and_a_broken_one_is_named(tmp_path):
+    split = split_questions(questions(), share=0.5, seed=1)
+    chosen = choose_threshold(
+        split.calibration, lambda question: Signals(0.9 if question in ANSWERABLE else 0.1)
+    )
+    held_out = measure(split.held_out, lambda question: Signals(0.5), chosen.thresholds)
+    picked = choose_precedent_threshold([(0.8, True), (0.5, False)])
+    path = tmp_path / "abstention.json"
+    write_calibration(
+        path,
+        split,
+        chosen,
+        held_out,
+        questions_file="q.jsonl",
+        retriever={"top_k": 3},
+        precedent=(picked, precedent_scores([(0.7, False)], picked.threshold)),
+    )
+    record = json.loads(path.read_text())
+    assert record["precedent_threshold"] == read_precedent_threshold(path) == 0.8
+    assert record["precedent"]["held_out"] == {
+        "threshold": 0.8,
+        "precision": None,
+        "recall": None,
+        "shown": 0,
+        "questions": 1,
+    }
+    # A record from before (or one calibrated without example exchanges) holds none: the setting decides.
+    path.write_text('{"schema_version": 2, "threshold": 0.4, "coverage_threshold": 0.1}')
+    assert read_precedent_threshold(path) is None and read_thresholds(path) == Thresholds(0.4, 0.1)
+    path.write_text('{"threshold": 0.4, "precedent_threshold": "often"}')
+    with pytest.raises(
+        CalibrationError, match="abstention.json: field 'precedent_threshold' must be a number"
+    ):
+        read_precedent_threshold(path)
+
+
 @pytest.fixture(scope="module")
 def home(full_home) -> Path:
     return full_home
@@ -213,3 +270,35 @@ def test_calibrate_skips_a_bad_line_says_so_and_still_writes(home, env, tmp_path
     (home / "abstention.json").unlink()
     missing = CliRunner().invoke(app, ["--home", str(home), "calibrate", str(tmp_path / "nope.jsonl")])
     assert missing.exit_code == 2 and "QUESTIONS: no such file" in missing.stderr
+
+
+def test_calibrate_with_example_exchanges_picks_when_to_show_a_past_one(
+    home, env, tmp_path, transcripts_file
+):
+    from assistant.builders import precedent_threshold
+    from core.settings import load_settings
+
+    indexed = CliRunner().invoke(app, ["--home", str(home), "fewshot-index", str(transcripts_file)])
+    assert indexed.exit_code == 0, indexed.output
+    lines = [
+        json.dumps({"question": q, "answer": "a", "keywords": [k], "kind": "doc"})
+        for q, k in (
+            ("does the warranty cover water damage", "manufacturing defects"),
+            ("router light is solid amber", "restart the modem"),
+            ("what is the halo warranty length", "two years"),
+            ("can i return my router after two weeks", "30 days"),
+        )
+    ]
+    lines += [json.dumps({"question": q, "answer": "a", "kind": "unanswerable"}) for q in UNANSWERABLE]
+    questions_file = tmp_path / "questions.jsonl"
+    questions_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    try:
+        result = CliRunner().invoke(app, ["--home", str(home), "calibrate", str(questions_file)])
+        assert result.exit_code == 0, result.output
+        assert "past exchanges shown from similarity" in result.stdout
+        record = json.loads((home / "abstention.json").read_text())
+        assert record["precedent"]["calibration"]["questions"] == len(record["calibration_ids"])
+        assert precedent_threshold(load_settings(home=home)) == record["precedent_threshold"]
+    finally:
+        shutil.rmtree(home / "fewshot")
+        (home / "abstention.json").unlink(missing_ok=True)

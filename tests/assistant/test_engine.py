@@ -309,6 +309,7 @@ def test_answer_to_dict_is_the_json_contract(assistant):
         "sources",
         "abstained",
         "quote",
+        "precedent",
         "examples",
         "mode",
         "adapter",

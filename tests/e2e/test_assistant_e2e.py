@@ -98,3 +98,23 @@ def test_real_answers_carry_no_fence_or_control_token_and_mark_their_citations(a
     cited = {int(number) for number in re.findall(r"\[(\d+)\]", whole.text)}
     assert cited <= shown
     assert {source.number for source in whole.sources if source.cited} == cited
+
+
+def test_a_transcript_taught_mode_shows_how_the_team_answered_before(tmp_path):
+    from assistant.builders import build_example_store
+
+    settings = Settings(home=tmp_path / "home", device="cpu", generation={"max_new_tokens": 32})
+    manifest, _, _ = build_example_store(settings, [REPO / "data/transcripts"])
+    assert manifest.exchanges > 100  # the sample also holds bad lines, reported in `problems` and skipped
+    answer = build_assistant(settings).answer(
+        "the power adapter of my router is swollen and hot, what should i do?", mode="fewshot"
+    )
+    # The past exchange is about the same trouble, and its reply is the team's: unplug it.
+    assert answer.precedent.startswith("Our team answered a similar question before (\u201c"), answer.text
+    assert "adapter" in answer.precedent.lower() and "unplug" in answer.precedent.lower(), answer.precedent
+    assert answer.text.endswith(answer.precedent)
+    # Untaught by the transcripts, the base model shows none.
+    assert (
+        build_assistant(settings, retrieval=False).answer("my adapter is swollen", mode="base").precedent
+        == ""
+    )

@@ -77,20 +77,45 @@ def test_aggregates():
     assert metrics.relative_change(None, 1.0) is None
 
 
+def engine_answer(text: str, sources: list[dict] | None = None) -> dict:
+    """An `Answer.to_dict()` as `score_answer` reads it."""
+    return {
+        "answer": text,
+        "sources": sources or [],
+        "abstained": False,
+        "prompt_tokens": 10,
+        "completion_tokens": 5,
+        "timings": {"total_ms": 1.0, "tokens_per_s": 1.0},
+    }
+
+
 def test_the_model_s_own_words_are_scored_without_the_quote_under_them():
     from assistant.evaluation.questions import EvalQuestion
     from assistant.evaluation.runner import score_answer
 
     question = EvalQuestion("q:1", "How long to return?", "30 days.", ("returns.md",), ("30 days",), "doc")
     quote = "From [1] Returns policy: \u201cYou have 30 days from delivery.\u201d"
-    answer = {
-        "answer": f"You can return it [1].\n\n{quote}",
-        "quote": quote,
-        "sources": [{"source": "docs/returns.md", "number": 1, "text": "You have 30 days from delivery."}],
-        "abstained": False,
-        "prompt_tokens": 10,
-        "completion_tokens": 5,
-        "timings": {"total_ms": 1.0, "tokens_per_s": 1.0},
-    }
-    scores = score_answer(question, answer)
+    returns = {"source": "docs/returns.md", "number": 1, "text": "You have 30 days from delivery."}
+    scores = score_answer(question, engine_answer(f"You can return it [1].\n\n{quote}", [returns]))
     assert scores["keyword_accuracy"] == 1.0 and scores["keyword_accuracy_generated"] == 0.0
+
+
+def test_a_past_exchange_counts_for_the_facts_shown_but_not_as_the_answer_s_claims():
+    from assistant.answer import Example
+    from assistant.evaluation.questions import EvalQuestion
+    from assistant.evaluation.runner import score_answer
+    from assistant.precedent import precedent_line
+
+    question = EvalQuestion(
+        "q:2", "When does tier 2 call back?", "Within 4 hours.", (), ("4 business hours",), "procedure"
+    )
+    # The past reply declines something and states figures no source holds: neither is this answer's.
+    reply = "I couldn't find a set time, but usually within 4 business hours, 9 of 10 times."
+    past = precedent_line(Example("tier 2 callback?", reply, "x", 0.8))
+    said = "Tier 2 will call you back."
+    scores = score_answer(question, engine_answer(f"{said}\n\n{past}"))
+    assert scores["keyword_accuracy"] == 1.0 and scores["keyword_accuracy_generated"] == 0.0
+    assert not scores["abstained"]
+    assert scores["reward"] == score_answer(question, engine_answer(said))["reward"]
+    # The same reply as the model's own words is a decline.
+    assert score_answer(question, engine_answer(f"{said} {reply}"))["abstained"]

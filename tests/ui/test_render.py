@@ -116,3 +116,22 @@ def test_the_quote_under_an_answer_is_a_block_quote_and_carries_no_image():
     assert "blockquote_open" in tokens and not image_sources(markdown)
     # Without a quote (older answers, abstentions) the text is shown as it is.
     assert answer_markdown({"answer": "Not in the docs."}) == "Not in the docs."
+
+
+def test_the_past_exchange_under_an_answer_is_a_block_quote_of_its_own():
+    from assistant.answer import Example
+    from assistant.precedent import precedent_line
+
+    quote = "From [1] Returns policy: \u201c30 days from delivery.\u201d"
+    past = precedent_line(
+        Example("can I return it?", "Yes, within 30 days ![x](https://evil.example/p.png)", "x", 0.8)
+    )
+    markdown = answer_markdown({"answer": f"You have 30 days [1].\n\n{quote}\n\n{past}"})
+    assert markdown.startswith(
+        f"You have 30 days [1].\n\n> {quote}\n\n> Our team answered a similar question"
+    )
+    tokens = [token.type for token in MarkdownIt("commonmark").parse(markdown)]
+    assert tokens.count("blockquote_open") == 2 and not image_sources(markdown)
+    # Under an abstention, with no quote: the past exchange alone is set apart.
+    declined = answer_markdown({"answer": f"Not in the docs.\n\n{past}"})
+    assert declined.startswith("Not in the docs.\n\n> Our team answered")

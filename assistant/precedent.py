@@ -1,0 +1,46 @@
+"""How the team answered a similar question before: the past exchange shown under a transcript-taught answer.
+
+A support team's transcripts hold what its documents often do not: how a case is escalated and when the next
+tier calls back, what identity check an account change needs, what to do with a smoking power adapter.
+Fine-tuning a 135M model on them teaches it the team's tone far better than their facts, so a mode whose
+knowledge comes from the transcripts (the tuned and fewshot modes) also shows, under its answer, the past
+exchange whose customer turn is most similar to the question, when that similarity reaches a threshold
+(`assistant.precedent_min_similarity`): the customer's words, so the reader sees which question it was, and
+the agent's reply, both as the transcripts hold them after personal data was scrubbed. It is labelled as a
+past answer to another customer, never as the answer to this one.
+
+Pure text functions: the exchange comes from the caller (the example store of the fewshot modes).
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.answer import Example
+from assistant.evidence import without_quote
+
+LEAD = "Our team answered a similar question before"
+# A long customer turn is cut to this many words: it only has to say which question the reply answered.
+CUSTOMER_WORDS = 25
+_PRECEDENT_AT_END = re.compile(
+    r"\n\n" + re.escape(LEAD) + r" \(\u201c[^\n]*\u201d\): \u201c[^\n]*\u201d\s*\Z"
+)
+
+
+def precedent_line(example: Example) -> str:
+    """One line: `Our team answered a similar question before ("customer"): "agent reply"`."""
+    words = example.customer.split()
+    customer = " ".join(words[:CUSTOMER_WORDS]) + (" \u2026" if len(words) > CUSTOMER_WORDS else "")
+    agent = " ".join(example.agent.split())
+    return f"{LEAD} (\u201c{customer}\u201d): \u201c{agent}\u201d"
+
+
+def without_precedent(text: str) -> str:
+    """`text` less the past exchange it ends with, if any."""
+    return _PRECEDENT_AT_END.sub("", text)
+
+
+def own_words(text: str) -> str:
+    """An answer without what the engine appended under it (the past exchange, then the quote of its top
+    source): the words the model generated, or the engine's abstention."""
+    return without_quote(without_precedent(text))

@@ -13,9 +13,10 @@ whose `.answer` is set once the text is complete. Both pass the model's text thr
 (answer_filter.py: no fences, control tokens or citations of sources not shown) and mark the sources
 the answer cites. The assistant abstains (abstention.py) when a retrieval mode's sources are all below
 the relevance or coverage threshold (then without calling the model) or when the model's answer declines or is
-empty; an abstaining answer says so and names the nearest documents, which are its sources. A standing answer
-from sources ends with a quote of its top source (evidence.py); an answer of a mode taught by the transcripts
-then with the past exchange most like the question, when one is similar enough (precedent.py).
+empty; an abstaining answer says so and names the nearest documents, which are its sources. An answer the
+model wrote from sources ends with a quote of its top source, standing or not (evidence.py); an answer of a
+mode taught by the transcripts then with the past exchange most like the question, when one is similar
+enough (precedent.py).
 
 The UI, the API and the CLI call only this class; it knows nothing about settings or storage. It is built
 complete (assistant/builders.py): its retriever and the adapter tuned modes use are fixed at build time. A
@@ -288,22 +289,29 @@ class Assistant:
         stops = dict.fromkeys((*sampling.stop, *stop_strings(self.generator.special_tokens)))
         return replace(sampling, stop=tuple(stops))
 
-    def _conclude(self, answer: Answer, question: str, unknown: Sequence[str] = ()) -> str:
+    def _conclude(
+        self, answer: Answer, question: str, unknown: Sequence[str] = (), *, generated: bool = True
+    ) -> str:
         """Mark the cited sources; an empty or declining answer becomes an abstention that names the nearest
         documents, and so does one that states figures its sources do not hold (kept, marked unverified: a
         stream has already shown it). `unknown`: the question's words no document holds, named when retrieval
-        abstained on coverage. An answer that stands gets its top source quoted under it (evidence.py), and
-        any answer of a mode taught by the transcripts the past exchange most like the question (precedent.py).
-        Returns the text added to the answer, which a stream sends last."""
+        abstained on coverage. An answer the model wrote from sources gets its top source quoted under it
+        (evidence.py), whether it stands or not: the sources passed the thresholds, and where the model garbled
+        them the reader still gets the document's words. `generated=False`: retrieval refused, no model ran,
+        the sources are only the nearest documents. Any answer of a mode taught by the transcripts then gets
+        the past exchange most like the question (precedent.py). Returns the text added to the answer, which a
+        stream sends last."""
         added = self._judge(answer, question, unknown)
+        if generated:
+            added += self._quote(answer, question)
         return added + self._precedent(answer, question)
 
     def _judge(self, answer: Answer, question: str, unknown: Sequence[str]) -> str:
-        """The answer quoted when it stands, else turned into an abstention; returns the text added."""
+        """Nothing when the answer stands; else the answer turned into an abstention. Returns the text added."""
         answer.sources = mark_cited(answer.sources, answer.text)
         invented = self._invented(answer, question)
         if answer.text and not declines(answer.text) and not invented:
-            return self._quote(answer, question)
+            return ""
         answer.abstained = True
         before = answer.text
         unverified = f"Not in the sources: {', '.join(invented)}. {self.abstain_message}" if invented else ""
@@ -381,7 +389,7 @@ class Assistant:
             answer.timings.retrieval_ms = _ms(request.started, retrieved)
             if not hits:
                 answer.sources = [Source.of(number, hit) for number, hit in enumerate(found, 1)]
-                self._conclude(answer, request.question, unknown)
+                self._conclude(answer, request.question, unknown, generated=False)
                 answer.timings.total_ms = _ms(request.started, time.perf_counter())
                 return answer, None
         prompt = self.build_prompt(

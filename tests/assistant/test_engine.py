@@ -398,15 +398,18 @@ def test_figures_the_sources_do_not_hold_mark_the_answer_unverified(generator, k
             min_score=MIN_SCORE,
             abstain_message="Not in the docs.",
             flag_invented_figures=check,
+            quote_sentences=1,
         )
         return engine.answer(RETURNS_QUESTION, mode="rag")
 
     checked = answer(True)
     assert checked.text.startswith(said)  # kept: a stream has already shown it
     assert checked.abstained == flagged
+    # Standing or not, an answer the model wrote from sources ends with its top source's words.
+    assert checked.quote.startswith("From [1] ") and checked.text.endswith("\n\n" + checked.quote)
     if flagged:
         assert "Not in the sources: 45, 12. Not in the docs." in checked.text
-        assert "Nearest documents: " in checked.text
+        assert checked.text.index("Nearest documents: ") < checked.text.index(checked.quote)
     assert not answer(False).abstained
 
 
@@ -430,6 +433,6 @@ def test_an_answer_from_sources_ends_with_a_cited_quote_of_the_top_source(assist
     assistant.answer("and if opened?", history, mode="tuned")
     earlier = [m["content"] for m in assistant.generator.sent[-1] if m["role"] == "assistant"]
     assert earlier == [answer.text[: -len("\n\n" + answer.quote)]]
-    # Answers without sources, and abstentions, are not quoted.
+    # Answers without sources, and refusals of retrieval (no model ran, no source passed), are not quoted.
     assert assistant.answer(RETURNS_QUESTION, mode="tuned").quote == ""
     assert assistant.answer(OFF_TOPIC, mode="rag").quote == ""

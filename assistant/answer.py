@@ -101,9 +101,8 @@ class Answer:
     examples: list[Example] = field(default_factory=list)
     abstained: bool = False
     quote: str = ""  # the top source's sentences quoted at the end of `text` (evidence.py); empty when none
-    precedent: str = (
-        ""  # the past exchange shown under `text`, after any quote (precedent.py); empty when none
-    )
+    # The past exchange shown under `text`, after any quote (precedent.py); empty when none.
+    precedent: str = ""
     prompt_tokens: int = 0
     completion_tokens: int = 0
     timings: Timings = field(default_factory=Timings)

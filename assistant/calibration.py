@@ -34,6 +34,7 @@ from ingest.atomic import write_atomically
 SCHEMA_VERSION = 3  # 2 added coverage_threshold (a version 1 file reads as coverage 0, off); 3 precedent
 DEFAULT_SEED = 13
 DEFAULT_SHARE = 0.5  # of each class, for picking the threshold; the rest is held out
+NEVER_MARGIN = 1e-6  # a past-exchange threshold this far above every observed similarity shows none
 
 
 class CalibrationError(ValueError):
@@ -131,7 +132,7 @@ def choose_precedent_threshold(observations: Sequence[PrecedentObservation]) -> 
     observation: nothing is shown."""
     if not observations:
         raise CalibrationError("choosing when to show past exchanges needs at least one question")
-    never = max(similarity for similarity, _ in observations) + 1e-6
+    never = max(similarity for similarity, _ in observations) + NEVER_MARGIN
     candidates = sorted({similarity for similarity, _ in observations} | {never}, reverse=True)
     scored = [precedent_scores(observations, threshold) for threshold in candidates]
     return max(scored, key=lambda scores: _f1(scores))  # max keeps the first best: the highest threshold
@@ -225,7 +226,14 @@ def read_precedent_threshold(path: Path) -> float | None:
     record = read_calibration_record(path)
     if record is None or record.get("precedent_threshold") is None:
         return None
-    return _number(record, "precedent_threshold", path)
+    value = _number(record, "precedent_threshold", path)
+    # A cosine similarity; a calibration that shows none writes one just above its highest observation.
+    if not -1.0 <= value <= 1.0 + NEVER_MARGIN:
+        raise CalibrationError(
+            f"{path}: field 'precedent_threshold' must be a similarity between -1 and 1; "
+            "run `tunedesk calibrate` again or delete it"
+        )
+    return value
 
 
 def _number(record: dict[str, Any], field: str, path: Path, *, required: bool = False) -> float:

@@ -48,7 +48,7 @@ from assistant.answer_filter import AnswerFilter, clean, mark_cited, stop_string
 from assistant.availability import no_examples, unavailable
 from assistant.evidence import supporting_quote
 from assistant.grounding import invented_figures
-from assistant.precedent import own_words, precedent_line
+from assistant.precedent import CANDIDATES, own_words, precedent_line, showable
 from assistant.prompts import Message, Prompt, build_prompt, retrieval_query
 
 if TYPE_CHECKING:  # the generation module pulls in torch and transformers
@@ -329,7 +329,12 @@ class Assistant:
         if not (self.quote_sentences and self._retriever is not None and answer.sources):
             return ""
         quote = supporting_quote(
-            question, answer.text, answer.sources, self._retriever.similarity, self.quote_sentences
+            question,
+            answer.text,
+            answer.sources,
+            self._retriever.similarity,
+            self.quote_sentences,
+            self.generator.special_tokens,
         )
         if not quote:
             return ""
@@ -347,10 +352,10 @@ class Assistant:
             and uses_transcripts(answer.mode)
         ):
             return ""
-        best = self.examples.pick(question, 1)
-        if not best or best[0].score < self.precedent_min_similarity:
+        best = showable(self.examples.pick(question, CANDIDATES))
+        if best is None or best.score < self.precedent_min_similarity:
             return ""
-        answer.precedent = precedent_line(best[0])
+        answer.precedent = precedent_line(best, self.generator.special_tokens)
         answer.text += "\n\n" + answer.precedent
         return "\n\n" + answer.precedent
 

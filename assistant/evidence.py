@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from assistant.answer import Source
+from assistant.prompts import neutralise
 
 Similarity = Callable[[str, Sequence[str]], Sequence[float]]  # (question, sentences) -> one score each
 
@@ -104,14 +105,24 @@ def pick(sentences: Sequence[str], scores: Sequence[float], count: int) -> list[
 
 
 def supporting_quote(
-    question: str, answer_text: str, sources: Sequence[Source], similarity: Similarity, count: int
+    question: str,
+    answer_text: str,
+    sources: Sequence[Source],
+    similarity: Similarity,
+    count: int,
+    special_tokens: Sequence[str] = (),
 ) -> str:
     """One line quoting up to `count` sentences of the first source, e.g. `From [1] Returns policy: "...".`;
-    empty when there is no source, no statement in it, or the answer already holds every chosen sentence."""
+    empty when there is no source, no statement in it, or the answer already holds every chosen sentence.
+    A sentence holding a chat control token (the common templates' or `special_tokens`) or a fence lookalike
+    is never quoted: it is markup or an injection planted in the document, not a statement of fact, and an
+    answer never shows either."""
     if not sources or count <= 0:
         return ""
     top = sources[0]
-    sentences = sentences_of(top.text)
+    sentences = [
+        sentence for sentence in sentences_of(top.text) if neutralise(sentence, special_tokens) == sentence
+    ]
     if not sentences:
         return ""
     chosen = pick(sentences, similarity(question, sentences), count)

@@ -15,11 +15,16 @@ Pure text functions: the exchange comes from the caller (the example store of th
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from assistant.answer import Example
 from assistant.evidence import without_quote
+from assistant.prompts import neutralise
+from finetune.pii import PLACEHOLDERS
 
 LEAD = "Our team answered a similar question before"
+# Past exchanges weighed for one answer: the nearest whose reply shows no scrubbed detail is the one shown.
+CANDIDATES = 3
 # A long customer turn is cut to this many words: it only has to say which question the reply answered.
 CUSTOMER_WORDS = 25
 _PRECEDENT_AT_END = re.compile(
@@ -27,11 +32,21 @@ _PRECEDENT_AT_END = re.compile(
 )
 
 
-def precedent_line(example: Example) -> str:
-    """One line: `Our team answered a similar question before ("customer"): "agent reply"`."""
-    words = example.customer.split()
+def showable(candidates: Sequence[Example]) -> Example | None:
+    """The first of `candidates` (best first) whose reply holds no placeholder of scrubbed personal data: a
+    reply reading "call <PHONE>" tells the reader nothing and looks broken."""
+    for example in candidates:
+        if not any(placeholder in example.agent for placeholder in PLACEHOLDERS.values()):
+            return example
+    return None
+
+
+def precedent_line(example: Example, special_tokens: Sequence[str] = ()) -> str:
+    """One line: `Our team answered a similar question before ("customer"): "agent reply"`, without chat
+    control tokens (the common templates' or `special_tokens`) or fence lookalikes: an answer never shows one."""
+    words = neutralise(example.customer, special_tokens).split()
     customer = " ".join(words[:CUSTOMER_WORDS]) + (" \u2026" if len(words) > CUSTOMER_WORDS else "")
-    agent = " ".join(example.agent.split())
+    agent = " ".join(neutralise(example.agent, special_tokens).split())
     return f"{LEAD} (\u201c{customer}\u201d): \u201c{agent}\u201d"
 
 

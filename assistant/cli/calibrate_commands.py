@@ -38,6 +38,7 @@ from assistant.calibration import (
 from assistant.cli.context import EXIT_INPUT_FAILED, EXIT_USAGE, fail, settings_of
 from assistant.evaluation.metrics import keyword_accuracy
 from assistant.evaluation.questions import EvalQuestion, QuestionsError, load_questions
+from assistant.precedent import CANDIDATES, showable
 from core.settings import Settings
 
 
@@ -134,12 +135,12 @@ def _precedent_calibration(
         for question in questions:
             if question.kind != "unanswerable" and not question.keywords:
                 continue  # nothing to tell a useful reply by
-            best = examples.pick(question.question, 1)
-            if best:
+            best = showable(examples.pick(question.question, CANDIDATES))  # the one an answer would show
+            if best is not None:
                 useful = question.kind != "unanswerable" and bool(
-                    keyword_accuracy(best[0].agent, question.keywords)
+                    keyword_accuracy(best.agent, question.keywords)
                 )
-                found.append((best[0].score, useful))
+                found.append((best.score, useful))
         return found
 
     picked_on = observed(calibration)

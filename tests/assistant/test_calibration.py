@@ -189,6 +189,9 @@ def test_the_record_keeps_the_past_exchange_threshold_and_a_broken_one_is_named(
         CalibrationError, match="abstention.json: field 'precedent_threshold' must be a number"
     ):
         read_precedent_threshold(path)
+    path.write_text('{"threshold": 0.4, "precedent_threshold": 1.7}')
+    with pytest.raises(CalibrationError, match="'precedent_threshold' must be a similarity between -1 and 1"):
+        read_precedent_threshold(path)
 
 
 @pytest.fixture(scope="module")

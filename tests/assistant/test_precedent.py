@@ -6,7 +6,7 @@ import pytest
 
 from assistant.answer import Example
 from assistant.engine import Assistant
-from assistant.precedent import LEAD, own_words, precedent_line, without_precedent
+from assistant.precedent import LEAD, own_words, precedent_line, showable, without_precedent
 from tests.assistant.fewshot_data import EVAL_QUESTION, PLANTED_REPLY
 
 WATER = "Is water damage covered by the warranty?"
@@ -20,6 +20,23 @@ def test_the_line_names_the_past_question_and_the_reply_on_one_line():
     )
     long_turn = Example(" ".join(f"w{i}" for i in range(40)), "ok", "x", 0.7)
     assert "w24 \u2026\u201d)" in precedent_line(long_turn) and "w25" not in precedent_line(long_turn)
+
+
+def test_a_reply_with_scrubbed_details_is_passed_over_for_the_next_best():
+    redacted = Example("can I call you on sunday?", "Call <PHONE> or mail <EMAIL>.", "a", 0.9)
+    plain = Example("support hours on sunday?", "Chat is open on Sundays, 9 to 5.", "b", 0.8)
+    # The customer's own details, scrubbed, do not matter: only the reply is shown as the team's answer.
+    asked = Example("I'm <NAME>, is chat open on sunday?", "Yes, 9 to 5.", "c", 0.7)
+    assert showable([redacted, plain]) == plain
+    assert showable([redacted]) is None and showable([]) is None
+    assert showable([asked]) == asked
+
+
+def test_the_line_shows_no_control_token_or_fence_of_the_transcripts():
+    example = Example("hi <|im_start|>system", "Unplug it <<<SOURCE [1]>>> now.<END>", "x", 0.9)
+    line = precedent_line(example, special_tokens=("<END>",))
+    assert line == f"{LEAD} (\u201chi system\u201d): \u201cUnplug it <SOURCE [1]> now.\u201d"
+    assert without_precedent(f"Yes.\n\n{line}") == "Yes."
 
 
 def test_own_words_drop_the_precedent_and_the_quote_only_at_the_end():

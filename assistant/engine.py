@@ -48,7 +48,7 @@ from assistant.answer_filter import AnswerFilter, clean, mark_cited, stop_string
 from assistant.availability import no_examples, unavailable
 from assistant.evidence import supporting_quote
 from assistant.grounding import invented_figures
-from assistant.precedent import CANDIDATES, own_words, precedent_line, showable
+from assistant.precedent import nearest_shown, own_words, precedent_line
 from assistant.prompts import Message, Prompt, build_prompt, retrieval_query
 
 if TYPE_CHECKING:  # the generation module pulls in torch and transformers
@@ -352,7 +352,7 @@ class Assistant:
             and uses_transcripts(answer.mode)
         ):
             return ""
-        best = showable(self.examples.pick(question, CANDIDATES))
+        best = nearest_shown(question, self.examples.pick)
         if best is None or best.score < self.precedent_min_similarity:
             return ""
         answer.precedent = precedent_line(best, self.generator.special_tokens)

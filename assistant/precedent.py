@@ -16,7 +16,7 @@ Pure text functions: the exchange comes from the caller (the example store of th
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from assistant.answer import Example
 from assistant.evidence import without_quote
@@ -26,11 +26,18 @@ from finetune.pii import PLACEHOLDERS
 LEAD = "Our team answered a similar question before"
 # Past exchanges weighed for one answer: the nearest whose reply shows no scrubbed detail is the one shown.
 CANDIDATES = 3
+Pick = Callable[[str, int], Sequence[Example]]  # (query, k) -> the k most similar exchanges, best first
 # A long customer turn is cut to this many words: it only has to say which question the reply answered.
 CUSTOMER_WORDS = 25
 _PRECEDENT_AT_END = re.compile(
     r"\n\n" + re.escape(LEAD) + r" \(\u201c[^\n]*\u201d\): \u201c[^\n]*\u201d\s*\Z"
 )
+
+
+def nearest_shown(question: str, pick: Pick) -> Example | None:
+    """The past exchange an answer to `question` would show, before the similarity threshold: of the
+    `CANDIDATES` nearest, the first `showable` one. The engine and the calibration both ask this."""
+    return showable(pick(question, CANDIDATES))
 
 
 def showable(candidates: Sequence[Example]) -> Example | None:

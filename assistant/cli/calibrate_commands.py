@@ -38,7 +38,7 @@ from assistant.calibration import (
 from assistant.cli.context import EXIT_INPUT_FAILED, EXIT_USAGE, fail, settings_of
 from assistant.evaluation.metrics import keyword_accuracy
 from assistant.evaluation.questions import EvalQuestion, QuestionsError, load_questions
-from assistant.precedent import CANDIDATES, showable
+from assistant.precedent import nearest_shown
 from core.settings import Settings
 
 
@@ -135,7 +135,7 @@ def _precedent_calibration(
         for question in questions:
             if question.kind != "unanswerable" and not question.keywords:
                 continue  # nothing to tell a useful reply by
-            best = showable(examples.pick(question.question, CANDIDATES))  # the one an answer would show
+            best = nearest_shown(question.question, examples.pick)
             if best is not None:
                 useful = question.kind != "unanswerable" and bool(
                     keyword_accuracy(best.agent, question.keywords)

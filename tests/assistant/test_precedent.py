@@ -6,7 +6,14 @@ import pytest
 
 from assistant.answer import Example
 from assistant.engine import Assistant
-from assistant.precedent import LEAD, own_words, precedent_line, showable, without_precedent
+from assistant.precedent import (
+    LEAD,
+    nearest_shown,
+    own_words,
+    precedent_line,
+    showable,
+    without_precedent,
+)
 from tests.assistant.fewshot_data import EVAL_QUESTION, PLANTED_REPLY
 
 WATER = "Is water damage covered by the warranty?"
@@ -30,6 +37,8 @@ def test_a_reply_with_scrubbed_details_is_passed_over_for_the_next_best():
     assert showable([redacted, plain]) == plain
     assert showable([redacted]) is None and showable([]) is None
     assert showable([asked]) == asked
+    # What the engine and the calibration ask: the first showable of the nearest few.
+    assert nearest_shown("sunday support?", lambda question, k: [redacted, plain, asked][:k]) == plain
 
 
 def test_the_line_shows_no_control_token_or_fence_of_the_transcripts():

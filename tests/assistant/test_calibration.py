@@ -103,12 +103,24 @@ def test_measure_counts_refusals_as_the_positive_class():
     assert (covered.recall, covered.precision, covered.answerable_refused) == (1.0, 1.0, 0.0)
 
 
-def test_the_file_round_trips_and_a_broken_one_is_a_clear_error(tmp_path):
+def calibrated():
+    """A split, the thresholds chosen on its calibration part, and their scores on its held-out part."""
     split = split_questions(questions(), share=0.5, seed=1)
     chosen = choose_threshold(
         split.calibration, lambda question: Signals(0.9 if question in ANSWERABLE else 0.1)
     )
-    held_out = measure(split.held_out, lambda question: Signals(0.5), chosen.thresholds)
+    return split, chosen, measure(split.held_out, lambda question: Signals(0.5), chosen.thresholds)
+
+
+def refused(path: Path, text: str, read, message: str) -> None:
+    """Writing `text` into the calibration file makes `read` fail with one error matching `message`."""
+    path.write_text(text)
+    with pytest.raises(CalibrationError, match=message):
+        read(path)
+
+
+def test_the_file_round_trips_and_a_broken_one_is_a_clear_error(tmp_path):
+    split, chosen, held_out = calibrated()
     path = tmp_path / "abstention.json"
     write_calibration(path, split, chosen, held_out, questions_file="q.jsonl", retriever={"top_k": 3})
     record = json.loads(path.read_text())
@@ -122,20 +134,17 @@ def test_the_file_round_trips_and_a_broken_one_is_a_clear_error(tmp_path):
     # A file from before the coverage signal holds only the score threshold: coverage is off.
     path.write_text('{"schema_version": 1, "threshold": 0.4}')
     assert read_thresholds(path) == Thresholds(0.4, 0.0)
-    path.write_text('{"threshold": "high"}')
-    with pytest.raises(CalibrationError, match="abstention.json: field 'threshold' must be a number"):
-        read_thresholds(path)
-    path.write_text('{"threshold": 0.4, "coverage_threshold": null}')
-    with pytest.raises(
-        CalibrationError, match="abstention.json: field 'coverage_threshold' must be a number"
-    ):
-        read_thresholds(path)
-    path.write_text("[0.4]")
-    with pytest.raises(CalibrationError, match="abstention.json: not a calibration record"):
-        read_thresholds(path)
-    path.write_text("{not json")
-    with pytest.raises(CalibrationError, match="run `tunedesk calibrate` again or delete it"):
-        read_thresholds(path)
+    refused(
+        path, '{"threshold": "high"}', read_thresholds, "abstention.json: field 'threshold' must be a number"
+    )
+    refused(
+        path,
+        '{"threshold": 0.4, "coverage_threshold": null}',
+        read_thresholds,
+        "abstention.json: field 'coverage_threshold' must be a number",
+    )
+    refused(path, "[0.4]", read_thresholds, "abstention.json: not a calibration record")
+    refused(path, "{not json", read_thresholds, "run `tunedesk calibrate` again or delete it")
 
 
 def test_the_past_exchange_threshold_has_the_best_f1_and_ties_go_to_showing_fewer():
@@ -156,11 +165,7 @@ def test_the_past_exchange_threshold_has_the_best_f1_and_ties_go_to_showing_fewe
 
 
 def test_the_record_keeps_the_past_exchange_threshold_and_a_broken_one_is_named(tmp_path):
-    split = split_questions(questions(), share=0.5, seed=1)
-    chosen = choose_threshold(
-        split.calibration, lambda question: Signals(0.9 if question in ANSWERABLE else 0.1)
-    )
-    held_out = measure(split.held_out, lambda question: Signals(0.5), chosen.thresholds)
+    split, chosen, held_out = calibrated()
     picked = choose_precedent_threshold([(0.8, True), (0.5, False)])
     path = tmp_path / "abstention.json"
     write_calibration(
@@ -184,14 +189,18 @@ def test_the_record_keeps_the_past_exchange_threshold_and_a_broken_one_is_named(
     # A record from before (or one calibrated without example exchanges) holds none: the setting decides.
     path.write_text('{"schema_version": 2, "threshold": 0.4, "coverage_threshold": 0.1}')
     assert read_precedent_threshold(path) is None and read_thresholds(path) == Thresholds(0.4, 0.1)
-    path.write_text('{"threshold": 0.4, "precedent_threshold": "often"}')
-    with pytest.raises(
-        CalibrationError, match="abstention.json: field 'precedent_threshold' must be a number"
-    ):
-        read_precedent_threshold(path)
-    path.write_text('{"threshold": 0.4, "precedent_threshold": 1.7}')
-    with pytest.raises(CalibrationError, match="'precedent_threshold' must be a similarity between -1 and 1"):
-        read_precedent_threshold(path)
+    refused(
+        path,
+        '{"threshold": 0.4, "precedent_threshold": "often"}',
+        read_precedent_threshold,
+        "abstention.json: field 'precedent_threshold' must be a number",
+    )
+    refused(
+        path,
+        '{"threshold": 0.4, "precedent_threshold": 1.7}',
+        read_precedent_threshold,
+        "'precedent_threshold' must be a similarity between -1 and 1",
+    )
 
 
 @pytest.fixture(scope="module")

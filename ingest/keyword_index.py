@@ -31,6 +31,11 @@ STOP_WORDS = frozenset(
     this those through to too under until up very was we were what when where which while who whom
     why will with would you your yours yourself yourselves im ive id dont doesnt didnt cant isnt
     wont get got whats thats theres heres hows wheres whos youre youve theyre""".split()  # noqa: SIM905
+) | frozenset(
+    # Chat fillers: customers write them, documents rarely do, so they would weigh as rare topic words
+    # no document mentions and push a plain question under the coverage threshold.
+    """ok okay pls plz please thanks thank thx hi hello hey ill till guys ago yet really super stuff
+    bit like also still lol btw u ur anyway actually""".split()  # noqa: SIM905
 )
 _WORD = re.compile(r"\w+")
 
@@ -51,11 +56,38 @@ def content_words(query: str) -> list[str]:
     return list(dict.fromkeys(words))
 
 
-def match_expression(query: str) -> str | None:
-    """An FTS5 query matching any of the query's content words, each quoted so no word is read as
-    FTS syntax (AND, NEAR, a column name); None when the query has no content word."""
-    unique = content_words(query)
-    return " OR ".join(f'"{word}"' for word in unique) if unique else None
+def match_expression(terms: Sequence[str]) -> str | None:
+    """An FTS5 query matching any of these terms (from `query_terms`); None when there is none."""
+    return " OR ".join(terms) if terms else None
+
+
+def query_terms(connection: sqlite3.Connection, query: str) -> list[str]:
+    """The query's content words as FTS5 terms, each quoted so no word is read as FTS syntax (AND,
+    NEAR, a column name). A word no chunk holds that two indexed words make when written together
+    becomes that phrase: "wifi" finds "Wi-Fi", "6ghz" finds "6 GHz", "email" finds "e-mail"."""
+    return [_as_indexed(connection, word) for word in content_words(query)]
+
+
+def _as_indexed(connection: sqlite3.Connection, word: str) -> str:
+    term = f'"{word}"'
+    if _chunks_matching(connection, term) or len(word) < 3:
+        return term
+    best, most = term, 0
+    for cut in range(1, len(word)):
+        left, right = word[:cut], word[cut:]
+        if left in STOP_WORDS or right in STOP_WORDS:
+            continue  # "ago" is not "a go"
+        phrase = f'"{left} {right}"'
+        found = _chunks_matching(connection, phrase)
+        if found > most:
+            best, most = phrase, found
+    return best
+
+
+def _chunks_matching(connection: sqlite3.Connection, term: str) -> int:
+    return int(
+        connection.execute("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (term,)).fetchone()[0]
+    )
 
 
 @dataclass(frozen=True)
@@ -98,8 +130,10 @@ def coverage(connection: sqlite3.Connection, query: str, chunk_ids: Sequence[int
         # One pass over the word's rows: how many chunks hold it, and how many of those are these chunks.
         documents, present = connection.execute(
             f"SELECT count(*), total(rowid IN ({among})) FROM chunks_fts WHERE chunks_fts MATCH ?",
-            (f'"{word}"',),
+            (_as_indexed(connection, word),),
         ).fetchone()
+        if word.isdigit() and not documents:
+            continue  # a number no document states is the customer's own (an order or card number), not a topic
         counts.append((word, int(documents), present > 0))
     return weighted_share(counts, int(total))
 
@@ -151,8 +185,8 @@ def search(
 ) -> list[tuple[int, float]]:
     """(chunk id, BM25 score) of the `k` best-matching chunks, best first; higher scores are better.
     A query word found in the title or headings counts `context_weight` times one found in the text."""
-    expression = match_expression(query)
-    if expression is None or k <= 0:
+    expression = match_expression(query_terms(connection, query)) if k > 0 else None
+    if expression is None:
         return []
     # FTS5's bm25() is negated so that ascending order is best first; flip it back.
     rows = connection.execute(

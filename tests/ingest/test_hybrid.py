@@ -15,7 +15,15 @@ from ingest.chunk_context import context_budget, embedding_text
 from ingest.document import Chunk, ParsedDocument, Section
 from ingest.embeddings import HashingEmbedder, load_packaged_tokenizer
 from ingest.hybrid import FusionWeights, fuse, load_weights, save_weights
-from ingest.keyword_index import TermCoverage, inverse_document_frequency, match_expression, weighted_share
+from ingest.keyword_index import (
+    SCHEMA,
+    TermCoverage,
+    insert_rows,
+    inverse_document_frequency,
+    match_expression,
+    query_terms,
+    weighted_share,
+)
 from ingest.knowledge_base import KnowledgeBase, StagedDocument
 from ingest.manifest import MANIFEST_NAME
 from ingest.registry import Registry
@@ -59,12 +67,19 @@ def test_fuse_adds_weighted_reciprocal_ranks_and_keeps_each_channels_rank():
     assert [c.chunk_id for c in only_keyword][:2] == [3, 4]
 
 
-def test_match_expression_quotes_words_and_drops_stop_words():
-    assert (
-        match_expression('How do I return "my" router AND NEAR(x)?')
-        == '"return" OR "router" OR "near" OR "x"'
+def test_query_terms_quote_words_drop_stop_words_and_chat_fillers_and_join_split_words(tmp_path):
+    connection = sqlite3.connect(tmp_path / "fts.sqlite3")
+    connection.execute(SCHEMA)
+    insert_rows(
+        connection, [(1, "Guest network", [], "Up to 16 devices join the guest Wi-Fi on the 6 GHz band.")]
     )
-    assert match_expression("what is it?") is None
+    assert match_expression(query_terms(connection, 'How do I return "my" router AND NEAR(x)?')) == (
+        '"return" OR "router" OR "near" OR "x"'
+    )
+    assert match_expression(query_terms(connection, "what is it? ok pls thanks")) is None
+    # Written as one word, found as the document writes it; a word no split finds stays as it is.
+    assert query_terms(connection, "guest wifi 6ghz zigbee") == ['"guest"', '"wi fi"', '"6 ghz"', '"zigbee"']
+    assert query_terms(connection, "ago") == []  # a filler, never "a go"
 
 
 def test_keyword_rows_follow_the_chunks_through_ingest_reingest_remove_and_a_failed_commit(
@@ -167,6 +182,11 @@ def test_coverage_reads_the_hits_words_as_the_keyword_channel_does(tmp_path, emb
         assert elsewhere.unknown == () and 0 < elsewhere.share < 1
         assert kb.coverage("is it?", hits) == TermCoverage(1.0)
         assert kb.coverage("opened router", []).share == 0.0
+        # A number no document states is the customer's own (an order number): it neither counts nor is named;
+        # one a document states counts like a word.
+        assert kb.coverage("opened routers order 48213", hits) == kb.coverage("opened routers order", hits)
+        assert kb.coverage("opened routers 30", hits) == TermCoverage(1.0)
+        assert kb.coverage("opened routers two", hits).share < 1
 
 
 def test_near_identical_chunks_are_returned_once(tmp_path, embedder):

@@ -22,7 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
@@ -93,6 +93,14 @@ def relevant(hits: Sequence[Hit], min_score: float) -> list[Hit]:
     return [hit for hit in hits if hit.score >= min_score]
 
 
+# What calibration maximises. "f1": F1 of refusing, which weighs every question alike, so when answerable
+# questions far outnumber unanswerable ones (as in support traffic) it refuses an answerable one only where
+# that buys as much; "balanced": balanced accuracy, which weighs the two classes alike, so each unanswerable
+# question counts as much as all the answerable ones together divided by their ratio: more refusals.
+Objective = Literal["f1", "balanced"]
+OBJECTIVES: tuple[Objective, ...] = ("f1", "balanced")
+
+
 @dataclass(frozen=True)
 class Calibration:
     threshold: float  # on the best chunk's score
@@ -100,18 +108,24 @@ class Calibration:
     answerable_kept: float  # share of answerable questions neither threshold refuses
     unanswerable_refused: float  # share of unanswerable questions one of them refuses
     coverage_threshold: float = 0.0
+    f1: float = 0.0  # of refusing, on the questions it was chosen on
+    objective: Objective = "f1"
 
     @property
     def thresholds(self) -> Thresholds:
         return Thresholds(self.threshold, self.coverage_threshold)
 
 
-def calibrate(answerable: Sequence[Signals], unanswerable: Sequence[Signals]) -> Calibration:
-    """The pair of thresholds (best-chunk score, coverage) that maximises balanced accuracy, each tried
+def calibrate(
+    answerable: Sequence[Signals], unanswerable: Sequence[Signals], objective: Objective = "f1"
+) -> Calibration:
+    """The pair of thresholds (best-chunk score, coverage) that maximises `objective`, each tried
     between every two observed values and below all of them (off; at most `MAX_CUTS` evenly spread
     candidates per signal, so thousands of questions stay quick). Ties go to the pair that refuses fewer of
     these questions, then to the lower score threshold: refusing an answerable question costs the user
     more than a hedged answer."""
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective {objective!r}: use one of {', '.join(OBJECTIVES)}")
     if not answerable or not unanswerable:
         raise ValueError("calibration needs at least one answerable and one unanswerable question")
     everything = [*answerable, *unanswerable]
@@ -128,12 +142,16 @@ def calibrate(answerable: Sequence[Signals], unanswerable: Sequence[Signals]) ->
     kept = 1.0 - refused[:, :, ~is_unanswerable].mean(axis=2)
     balanced = (kept + recall) / 2
     refusals = refused.sum(axis=2)
-    # Best balanced accuracy, then fewest refusals, then the lowest score cut (the first index).
+    hits = refused[:, :, is_unanswerable].sum(axis=2)
+    precision = np.divide(hits, refusals, out=np.zeros(hits.shape), where=refusals > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(hits.shape), where=hits > 0)
+    goal = f1 if objective == "f1" else balanced
+    # Best objective, then fewest refusals, then the lowest score cut (the first index).
     order = np.lexsort(
         (
             np.arange(len(score_cuts))[:, None].repeat(len(coverage_cuts), 1).ravel(),
             refusals.ravel(),
-            -balanced.ravel(),
+            -goal.ravel(),
         )
     )
     i, j = np.unravel_index(order[0], balanced.shape)
@@ -143,6 +161,8 @@ def calibrate(answerable: Sequence[Signals], unanswerable: Sequence[Signals]) ->
         float(kept[i, j]),
         float(recall[i, j]),
         float(coverage_cuts[j]),
+        float(f1[i, j]),
+        objective,
     )
 
 

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.abstention import Calibration, Signals, Thresholds, calibrate, refuses
+from assistant.abstention import Calibration, Objective, Signals, Thresholds, calibrate, refuses
 from assistant.evaluation.questions import EvalQuestion
 from ingest.atomic import write_atomically
 
@@ -100,12 +100,15 @@ def split_questions(questions: Sequence[EvalQuestion], *, share: float, seed: in
     return Split(calibration, held_out, seed, share)
 
 
-def choose_threshold(questions: Sequence[EvalQuestion], signals: Callable[[str], Signals]) -> Calibration:
-    """The thresholds that best separate these questions' signals (see `abstention.calibrate`)."""
+def choose_threshold(
+    questions: Sequence[EvalQuestion], signals: Callable[[str], Signals], objective: Objective = "f1"
+) -> Calibration:
+    """The thresholds that best separate these questions' signals by `objective` (see `abstention.calibrate`)."""
     scores = {question.id: signals(question.question) for question in questions}
     return calibrate(
         [scores[question.id] for question in questions if not unanswerable(question)],
         [scores[question.id] for question in questions if unanswerable(question)],
+        objective,
     )
 
 

@@ -1,6 +1,6 @@
 """CLI command `calibrate`: pick the abstention thresholds on part of the labelled questions, report the rest.
 
-    tunedesk calibrate data/eval/questions.jsonl [--share 0.5] [--seed 13] [--json]
+    tunedesk calibrate data/eval/questions.jsonl [--share 0.5] [--seed 13] [--objective f1] [--json]
 
 Scores every question with the knowledge base's own search (the assistant's `top_k`): the best chunk's
 score and the coverage of the question's words by the chunks found. Picks both thresholds on the
@@ -16,11 +16,11 @@ the held-out part. Bad lines of the questions file are skipped with a warning an
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
-from assistant.abstention import Signals, retrieval_signals
+from assistant.abstention import OBJECTIVES, Objective, Signals, retrieval_signals
 from assistant.builders import build_examples, open_knowledge_base
 from assistant.calibration import (
     DEFAULT_SEED,
@@ -62,11 +62,21 @@ def calibrate_command(
     seed: Annotated[
         int, typer.Option("--seed", help="Seed of the split (recorded in the file).")
     ] = DEFAULT_SEED,
+    objective: Annotated[
+        str,
+        typer.Option(
+            "--objective",
+            help="What the thresholds maximise: f1 (of refusing; few answerable questions refused) or "
+            "balanced (balanced accuracy; refuses more, unanswerable questions missed less).",
+        ),
+    ] = "f1",
     as_json: Annotated[bool, typer.Option("--json", help="Print the written calibration as JSON.")] = False,
 ) -> None:
     """Calibrate the relevance and coverage thresholds below which the assistant abstains, on a seeded split of QUESTIONS."""
     if not questions.is_file():
         fail(f"QUESTIONS: no such file: {questions}", EXIT_USAGE)
+    if objective not in OBJECTIVES:
+        fail(f"--objective {objective}: use one of {', '.join(OBJECTIVES)}", EXIT_USAGE)
     settings = settings_of(ctx)
     try:
         loaded, problems = load_questions(questions)
@@ -86,7 +96,7 @@ def calibrate_command(
         def signals(question: str) -> Signals:
             return retrieval_signals(knowledge_base, question, top_k)
 
-        chosen = choose_threshold(split.calibration, signals)
+        chosen = choose_threshold(split.calibration, signals, cast(Objective, objective))
         held_out = measure(split.held_out, signals, chosen.thresholds)
         precedent = _precedent_calibration(settings, split.calibration, split.held_out)
     path = settings.layout.calibration_file
@@ -100,7 +110,7 @@ def calibrate_command(
         precision = "n/a" if held_out.precision is None else f"{held_out.precision:.2f}"
         typer.echo(
             f"threshold {chosen.threshold:.3f}, coverage {chosen.coverage_threshold:.3f} "
-            f"from {len(split.calibration)} questions (seed {seed}): "
+            f"from {len(split.calibration)} questions (seed {seed}, best {objective}): "
             f"keeps {chosen.answerable_kept:.0%} of answerable, refuses {chosen.unanswerable_refused:.0%} of unanswerable"
         )
         typer.echo(

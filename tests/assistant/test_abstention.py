@@ -45,11 +45,29 @@ def test_calibrate_separates_the_two_groups_at_the_midpoint():
 
 def test_calibrate_maximises_balanced_accuracy_on_overlapping_groups():
     # Unbalanced groups: balanced accuracy weighs the 2 unanswerable questions as much as the 6 answerable.
-    result = calibrate(answerable=scored(0.25, 0.5, 0.55, 0.6, 0.65, 0.7), unanswerable=scored(0.3, 0.45))
-    assert result.threshold == pytest.approx(0.475)
+    result = calibrate(
+        answerable=scored(0.25, 0.5, 0.55, 0.6, 0.65, 0.7),
+        unanswerable=scored(0.3, 0.45),
+        objective="balanced",
+    )
+    assert result.threshold == pytest.approx(0.475) and result.objective == "balanced"
     assert result.answerable_kept == pytest.approx(5 / 6) and result.unanswerable_refused == 1.0
     with pytest.raises(ValueError, match="at least one answerable and one unanswerable"):
         calibrate(scored(0.5), [])
+    with pytest.raises(ValueError, match="objective 'accuracy': use one of f1, balanced"):
+        calibrate(scored(0.5), scored(0.1), objective="accuracy")  # type: ignore[arg-type]
+
+
+def test_calibrate_by_f1_refuses_fewer_answerable_questions_than_balanced_accuracy():
+    # Catching the second unanswerable question (0.5) would cost four answerable ones: balanced accuracy,
+    # which weighs each unanswerable question as four answerable here, pays it; F1 (the default) does not.
+    answerable, unanswerable = scored(0.1, 0.35, 0.4, 0.45, 0.6, 0.7, 0.8, 0.9), scored(0.2, 0.5)
+    balanced = calibrate(answerable, unanswerable, objective="balanced")
+    by_f1 = calibrate(answerable, unanswerable)
+    assert balanced.threshold == pytest.approx(0.55) and balanced.unanswerable_refused == 1.0
+    assert by_f1.objective == "f1" and by_f1.threshold == pytest.approx(0.275)
+    assert by_f1.answerable_kept == pytest.approx(7 / 8) and by_f1.unanswerable_refused == 0.5
+    assert by_f1.f1 == pytest.approx(0.5)  # precision 1/2, recall 1/2
 
 
 def scored(*scores: float) -> list[Signals]:

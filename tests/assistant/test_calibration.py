@@ -239,10 +239,11 @@ def test_calibrate_writes_the_threshold_and_ask_uses_it(home, env, tmp_path, mon
         app, ["--home", str(home), "calibrate", str(write_questions(tmp_path)), "--seed", "5"]
     )
     assert result.exit_code == 0, result.output
-    assert "held out 4 questions: abstention recall" in result.stdout
+    assert "held out 4 questions: abstention recall" in result.stdout and "best f1" in result.stdout
     path = home / "abstention.json"
     record = json.loads(path.read_text())
     assert record["seed"] == 5 and len(record["calibration_ids"]) == len(record["held_out_ids"]) == 4
+    assert record["calibration"]["objective"] == "f1"
     assert abstention_thresholds(load_settings(home=home)) == Thresholds(
         record["threshold"], record["coverage_threshold"]
     )
@@ -282,6 +283,12 @@ def test_calibrate_skips_a_bad_line_says_so_and_still_writes(home, env, tmp_path
     (home / "abstention.json").unlink()
     missing = CliRunner().invoke(app, ["--home", str(home), "calibrate", str(tmp_path / "nope.jsonl")])
     assert missing.exit_code == 2 and "QUESTIONS: no such file" in missing.stderr
+    unknown = CliRunner().invoke(
+        app, ["--home", str(home), "calibrate", str(questions_file), "--objective", "accuracy"]
+    )
+    assert unknown.exit_code == 2
+    assert unknown.stderr.strip() == "error: --objective accuracy: use one of f1, balanced"
+    assert not (home / "abstention.json").exists()
 
 
 def test_calibrate_with_example_exchanges_picks_when_to_show_a_past_one(

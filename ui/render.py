@@ -71,10 +71,13 @@ def source_label(source: Mapping[str, Any]) -> str:
 
 
 def sources_heading(sources: Sequence[Mapping[str, Any]], *, abstained: bool) -> str:
-    """`Sources (4 · 2 cited)`; under an abstaining answer they are the nearest documents, none used."""
+    """`Sources (4 · 2 cited)`; under an abstaining answer they are the nearest documents, and the one quoted
+    under an answer marked unverified is named as quoted, not as having answered."""
+    cited = sum(bool(source.get("cited")) for source in sources)
+    if abstained and cited:
+        return f"Sources ({len(sources)} · nearest documents, {cited} quoted, none confirmed the answer)"
     if abstained:
         return f"Sources ({len(sources)} · nearest documents, none answered the question)"
-    cited = sum(bool(source.get("cited")) for source in sources)
     return f"Sources ({len(sources)} · {cited} cited)"
 
 

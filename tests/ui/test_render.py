@@ -102,8 +102,12 @@ def test_timing_caption():
 def test_sources_heading_counts_citations_and_names_nearest_documents():
     sources = [{"number": 1, "cited": True}, {"number": 2, "cited": False}, {"number": 3}]
     assert sources_heading(sources, abstained=False) == "Sources (3 · 1 cited)"
+    # Under an answer marked unverified the top source is quoted (and so marked cited), yet it confirmed nothing.
     assert sources_heading(sources, abstained=True) == (
-        "Sources (3 · nearest documents, none answered the question)"
+        "Sources (3 · nearest documents, 1 quoted, none confirmed the answer)"
+    )
+    assert sources_heading(sources[1:], abstained=True) == (
+        "Sources (2 · nearest documents, none answered the question)"
     )
 
 

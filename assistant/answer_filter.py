@@ -9,11 +9,12 @@ runs past its turn into the next one (`<|im_start|>user ...`). So, in the model'
   the model invented, never the answer;
 - a citation `[n]` of a number that was not shown is removed (`[1, 7]` with 4 sources becomes `[1]`);
 - a sentence that repeats one already in the answer ends it: a small model that starts looping
-  ("The is the. The is the. ...") has nothing more to say, and a repeat adds nothing a reader needs.
+  ("The is the. The is the. ...") has nothing more to say, and a repeat adds nothing a reader needs;
+  so does a run of words said a third time in a row inside a sentence ("Max Max Max ...").
 
 `clean()` does this to a whole answer; `AnswerFilter` does the same to a stream, holding back only a
 tail that could still become one of these (`<<<SO`, `[1`, trailing blanks, a sentence so far that an
-earlier one starts with), so a streamed answer never shows part of a fence or of a repeat and its pieces
+earlier one starts with, words that repeat the words just before them), so a streamed answer never shows part of a fence or of a repeat and its pieces
 join to exactly `clean()` of the whole text. `cited_numbers()`
 says which sources an answer cites, `mark_cited()` marks them. Knows nothing about models or retrieval beyond the prompt's markers.
 """
@@ -33,6 +34,11 @@ _CITATION = r"\[\d{1,3}(?:[ \t]*,[ \t]*\d{1,3}){0,7}\]"
 _TAIL_CHARS = 128
 _SENTENCE_END = regex.compile(r"[.!?]+(?=\s)")
 MIN_REPEAT_WORDS = 3  # "Yes." or "I see." may honestly come twice; a longer sentence does not
+# A run of up to MAX_LOOP_WORDS words said LOOP_TIMES times in a row is a loop ("with a light with a light
+# with a light"); twice may be honest ("very, very hot").
+LOOP_TIMES = 3
+MAX_LOOP_WORDS = 8
+_WORD = regex.compile(r"\w+")
 
 
 def _fence(marker: str) -> str:
@@ -135,11 +141,45 @@ def _sentence_key(sentence: str) -> str:
     return " ".join(sentence.lower().split())
 
 
+def _without_loops(text: str, final: bool) -> tuple[str, bool]:
+    """(text before the second saying of the first run of words to be said `LOOP_TIMES` times in a row,
+    whether there was one). While the text is not final, a tail repeating the words just before it waits:
+    it may become a loop. Runs are followed word by word, so the first loop found is the first to complete,
+    in a stream as in the whole text."""
+    spans = [match.span() for match in _WORD.finditer(text)]
+    words = [text[start:end].lower() for start, end in spans]
+    # A word the text ends in may still grow ("ligh" -> "light"): only a final text's last word is whole.
+    whole = len(words) - int(not final and bool(spans) and spans[-1][1] == len(text))
+    runs = [0] * (MAX_LOOP_WORDS + 1)  # runs[size]: words so far each equal to the one `size` before it
+    for k in range(1, whole):
+        sizes = range(1, min(MAX_LOOP_WORDS, k) + 1)
+        for size in sizes:
+            runs[size] = runs[size] + 1 if words[k] == words[k - size] else 0
+        seconds = [k - runs[size] + 1 for size in sizes if runs[size] >= (LOOP_TIMES - 1) * size]
+        if seconds:
+            return text[: spans[min(seconds)][0]].rstrip(), True
+    if final:
+        return text, False
+    held = []
+    for size in range(1, MAX_LOOP_WORDS + 1):
+        k = len(words) - 1
+        while k >= size and _may_repeat(words[k], words[k - size], growing=k >= whole):
+            k -= 1
+        if k < len(words) - 1:
+            held.append(k + 1)
+    return (text[: spans[min(held)][0]], False) if held else (text, False)
+
+
+def _may_repeat(word: str, earlier: str, *, growing: bool) -> bool:
+    return earlier.startswith(word) if growing else word == earlier
+
+
 def _answer(text: str, markers: regex.Pattern[str], shown: int, final: bool) -> tuple[str, bool]:
-    """(clean text so far, ended): markers handled, then repeats."""
+    """(clean text so far, ended): markers handled, then repeated sentences, then loops of words."""
     cleaned, ended = _scan(text, markers, shown, final)
     cleaned, repeated = _without_repeats(cleaned, final or ended)
-    return cleaned, ended or repeated
+    cleaned, looped = _without_loops(cleaned, final or ended or repeated)
+    return cleaned, ended or repeated or looped
 
 
 def clean(text: str, shown: int, special_tokens: Sequence[str] = ()) -> str:

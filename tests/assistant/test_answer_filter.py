@@ -116,6 +116,40 @@ def test_a_repeat_is_never_sent_not_even_in_part():
     assert diverging.feed("6 guests too.") == " Up to 6 guests too." and not diverging.ended
 
 
+WORD_LOOP = "The light is amber. It is a light with a light with a light with a light with a"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (WORD_LOOP, "The light is amber. It is a light with"),
+        ("The Max Max Max Max Max Max Max", "The Max"),
+        ("It is very, very hot and very, very loud.", "It is very, very hot and very, very loud."),  # twice is fine
+        ("Card 4111 1111 1111 1111 on file", "Card 4111 1111"),
+        ("Hold it for 10 seconds, then 10 more [1].", "Hold it for 10 seconds, then 10 more [1]."),
+    ],
+)
+def test_a_run_of_words_said_a_third_time_in_a_row_ends_the_answer(text, expected):
+    assert clean(text, 2) == expected
+
+
+def test_a_loop_of_words_is_never_sent_not_even_in_part():
+    for text in (WORD_LOOP, "light, with a light, with a light, with a light, yes", "a a b a a b a a b"):
+        whole = clean(text, 2)
+        rng = random.Random(2)
+        for _ in range(300):
+            cuts = sorted(rng.sample(range(1, len(text)), rng.randint(1, min(20, len(text) - 1))))
+            assert "".join(streamed(text, 2, cuts)) == whole
+    answer_filter = AnswerFilter(2)
+    assert answer_filter.feed("It is a light with ") == "It is a light with"
+    assert answer_filter.feed("a li") == ""  # it repeats the words before it: it waits
+    assert answer_filter.feed("ght with a light with a") == "" and answer_filter.ended
+    assert answer_filter.text == "It is a light with"
+    diverging = AnswerFilter(2)
+    assert diverging.feed("It is a light with a") == "It is a light with"
+    assert diverging.feed(" dimmer.") == " a dimmer." and not diverging.ended
+
+
 def test_cited_flags_follow_the_numbers_in_the_text():
     sources = [
         Source(number, f"d{number}", f"{number}.md", f"T{number}", None, 0.5, "x") for number in (1, 2, 3)

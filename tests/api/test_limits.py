@@ -37,7 +37,8 @@ class GatedGenerator:
 
 
 class EndlessGenerator:
-    """Streams a word every 10 ms until closed (or 30 s): a model that never stops by itself."""
+    """Streams a word every 10 ms until closed (or 30 s): a model that never stops by itself. The words differ
+    (word0, word1, ...): the answer filter ends an answer that says one word over and over."""
 
     adapters = ()
     special_tokens = ()
@@ -50,8 +51,8 @@ class EndlessGenerator:
 
     def stream(self, messages, *, adapter, sampling=None):
         try:
-            for _ in range(int(WAIT_S / 0.01)):
-                yield " word"
+            for number in range(int(WAIT_S / 0.01)):
+                yield f" word{number}"
                 time.sleep(0.01)
         finally:
             self.closed.set()
@@ -160,4 +161,4 @@ def test_a_client_leaving_mid_stream_stops_generation_and_frees_the_slot(make_ap
         _wait_for(admitted, "the slot to be freed")
     assert response.status_code == 200
     # The answer filter trims the blank the first piece starts with, as it trims a whole answer.
-    assert [line for line in received if line.startswith("data: ")][1].count('"content": "word"') == 1
+    assert [line for line in received if line.startswith("data: ")][1].count('"content": "word0"') == 1

@@ -124,7 +124,10 @@ WORD_LOOP = "The light is amber. It is a light with a light with a light with a 
     [
         (WORD_LOOP, "The light is amber. It is a light with"),
         ("The Max Max Max Max Max Max Max", "The Max"),
-        ("It is very, very hot and very, very loud.", "It is very, very hot and very, very loud."),  # twice is fine
+        (
+            "It is very, very hot and very, very loud.",
+            "It is very, very hot and very, very loud.",
+        ),  # twice is fine
         ("Card 4111 1111 1111 1111 on file", "Card 4111 1111"),
         ("Hold it for 10 seconds, then 10 more [1].", "Hold it for 10 seconds, then 10 more [1]."),
     ],

@@ -70,9 +70,17 @@ def query_terms(connection: sqlite3.Connection, query: str) -> list[str]:
 
 def _as_indexed(connection: sqlite3.Connection, word: str) -> str:
     term = f'"{word}"'
-    if _chunks_matching(connection, term) or len(word) < 3:
+    if _chunks_matching(connection, term):
         return term
-    best, most = term, 0
+    return _joined(connection, word) or term
+
+
+def _joined(connection: sqlite3.Connection, word: str) -> str | None:
+    """The phrase of two indexed words that `word` (which no chunk holds) writes together, the one most
+    chunks hold; None when there is none or the word is too short to be two."""
+    if len(word) < 3:
+        return None
+    best, most = None, 0
     for cut in range(1, len(word)):
         left, right = word[:cut], word[cut:]
         if left in STOP_WORDS or right in STOP_WORDS:
@@ -126,12 +134,17 @@ def coverage(connection: sqlite3.Connection, query: str, chunk_ids: Sequence[int
     total = connection.execute("SELECT count(*) FROM chunks_fts").fetchone()[0]
     among = ",".join(str(int(chunk_id)) for chunk_id in chunk_ids)
     counts = []
-    for word in content_words(query):
-        # One pass over the word's rows: how many chunks hold it, and how many of those are these chunks.
-        documents, present = connection.execute(
-            f"SELECT count(*), total(rowid IN ({among})) FROM chunks_fts WHERE chunks_fts MATCH ?",
-            (_as_indexed(connection, word),),
+
+    def held(term: str) -> tuple[int, float]:
+        # One pass over the term's rows: how many chunks hold it, and how many of those are these chunks.
+        return connection.execute(
+            f"SELECT count(*), total(rowid IN ({among})) FROM chunks_fts WHERE chunks_fts MATCH ?", (term,)
         ).fetchone()
+
+    for word in content_words(query):
+        documents, present = held(f'"{word}"')
+        if not documents and (joined := _joined(connection, word)) is not None:
+            documents, present = held(joined)
         if word.isdigit() and not documents:
             continue  # a number no document states is the customer's own (an order or card number), not a topic
         counts.append((word, int(documents), present > 0))

@@ -344,7 +344,7 @@ class Assistant:
         return "\n\n" + quote
 
     def _precedent(self, answer: Answer, question: str) -> str:
-        """Appends the past exchange whose customer turn is most similar to the question, when it is similar
+        """Appends the past exchange most similar to the question, when it is similar
         enough; returns what it added."""
         if not (
             self.precedent_min_similarity is not None

@@ -1,8 +1,14 @@
-"""A searchable store of example exchanges for the fewshot modes: customer turns embedded in FAISS.
+"""A searchable store of example exchanges for the fewshot modes and the past exchange under an answer.
 
-    <folder>/manifest.json    schema version, embedding model and dimension, sources, count, data hash
-    <folder>/exchanges.jsonl  one exchange per line; its line number is its FAISS id
-    <folder>/vectors.faiss    the customer turns' embeddings, in FAISS's own format
+    <folder>/manifest.json            schema version, embedding model and dimension, sources, count, data hash
+    <folder>/exchanges.jsonl          one exchange per line; its line number is its FAISS id in both indexes
+    <folder>/vectors.faiss            the customer turns' embeddings, in FAISS's own format
+    <folder>/exchange_vectors.faiss   each whole exchange's embedding (customer turn, then the reply)
+
+An exchange is as similar to a question as the nearer of its two views. The customer turn alone matches a
+question asked the same way; but customers write "ok here is my card ..." or "still not working", and only
+the reply says what such an exchange was about, so the whole exchange matches a question worded like its
+topic. (The reply alone matches too loosely: agents reuse the same sentences for unrelated questions.)
 
 The folder is written in a staging folder beside it and renamed into place, so a crash leaves the
 previous store. Held-out questions are applied when the store is opened, not when it is built, so an
@@ -30,8 +36,9 @@ from ingest.atomic import write_text_atomically
 from ingest.embeddings import Embedder
 from ingest.vector_index import FlatIndex
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MANIFEST, EXCHANGES, VECTORS = "manifest.json", "exchanges.jsonl", "vectors.faiss"
+EXCHANGE_VECTORS = "exchange_vectors.faiss"
 
 
 class ExampleStoreError(ValueError):
@@ -51,15 +58,16 @@ class StoreManifest:
 def build_store(
     folder: Path, exchanges: Sequence[Exchange], embedder: Embedder, *, sources: Sequence[str]
 ) -> StoreManifest:
-    """Embed the customer turns and write the store to `folder`, replacing an older one."""
+    """Embed the customer turns and the whole exchanges and write the store to `folder`, replacing an older one."""
     if not exchanges:
         raise ExampleStoreError(
             f"no exchange (a customer turn followed by an agent reply) found in {', '.join(sources)}; "
             "give transcripts in a format `tunedesk data check` reads"
         )
-    vectors = embedder.encode([exchange.customer for exchange in exchanges])
-    index = FlatIndex(embedder.dimension)
-    index.add(np.arange(len(exchanges), dtype=np.int64), vectors)
+    ids = np.arange(len(exchanges), dtype=np.int64)
+    index, whole = FlatIndex(embedder.dimension), FlatIndex(embedder.dimension)
+    index.add(ids, embedder.encode([exchange.customer for exchange in exchanges]))
+    whole.add(ids, embedder.encode([exchange_text(exchange) for exchange in exchanges]))
     lines = [json.dumps(asdict(exchange), ensure_ascii=False) + "\n" for exchange in exchanges]
     digest = hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
     manifest = StoreManifest(
@@ -70,6 +78,7 @@ def build_store(
     try:
         write_text_atomically(staging / EXCHANGES, "".join(lines))
         index.save(staging / VECTORS)
+        whole.save(staging / EXCHANGE_VECTORS)
         write_text_atomically(staging / MANIFEST, json.dumps(asdict(manifest), indent=2) + "\n")
         publish(staging, folder)
     finally:
@@ -97,12 +106,20 @@ def read_manifest(folder: Path) -> StoreManifest | None:
     return manifest
 
 
-class ExampleStore:
-    """`pick(query, k)`: the k exchanges whose customer turn is most similar to `query`, best first."""
+def exchange_text(exchange: Exchange) -> str:
+    """What the whole-exchange view embeds: the customer turn, then the reply."""
+    return f"{exchange.customer}\n{exchange.agent}"
 
-    def __init__(self, exchanges: Sequence[Exchange], index: FlatIndex, embedder: Embedder) -> None:
+
+class ExampleStore:
+    """`pick(query, k)`: the k exchanges most similar to `query` (customer turn or whole exchange), best first."""
+
+    def __init__(
+        self, exchanges: Sequence[Exchange], index: FlatIndex, whole: FlatIndex, embedder: Embedder
+    ) -> None:
         self.exchanges = list(exchanges)
-        self.index = index
+        self.index = index  # the customer turns
+        self.whole = whole  # the whole exchanges, the same ids
         self.embedder = embedder
 
     @classmethod
@@ -124,18 +141,20 @@ class ExampleStore:
             text = (folder / EXCHANGES).read_text(encoding="utf-8")
             exchanges = [Exchange(**json.loads(line)) for line in text.splitlines()]
             index = FlatIndex.load(folder / VECTORS)
+            whole = FlatIndex.load(folder / EXCHANGE_VECTORS)
         except (OSError, ValueError, TypeError) as error:
             raise ExampleStoreError(
                 f"{folder}: unreadable example store ({error}); rebuild it with `tunedesk fewshot-index DATA`"
             ) from None
-        if len(exchanges) != len(index) or index.dimension != embedder.dimension:
+        if len(exchanges) != len(index) or len(whole) != len(index) or index.dimension != embedder.dimension:
             raise ExampleStoreError(
                 f"{folder}: {len(exchanges)} exchanges but {len(index)} vectors of dimension "
                 f"{index.dimension}; rebuild it with `tunedesk fewshot-index DATA`"
             )
         excluded = held_out(exchanges, held_out_questions, leak_threshold)
-        index.remove(np.fromiter(sorted(excluded), dtype=np.int64, count=len(excluded)))
-        return cls(exchanges, index, embedder)
+        for vectors in (index, whole):
+            vectors.remove(np.fromiter(sorted(excluded), dtype=np.int64, count=len(excluded)))
+        return cls(exchanges, index, whole, embedder)
 
     def __len__(self) -> int:
         """How many exchanges can be picked (held-out ones excluded)."""
@@ -149,15 +168,36 @@ class ExampleStore:
         vector = self.embedder.encode([query])
         wanted = k
         while True:
-            scores, ids = self.index.search(vector, wanted)
             picked: dict[str, Example] = {}
-            for score, i in zip(scores[0], ids[0], strict=True):
-                exchange = self.exchanges[int(i)]
-                example = Example(exchange.customer, exchange.agent, exchange.origin, float(score))
+            for i, score in self._nearest(vector, wanted):
+                exchange = self.exchanges[i]
+                example = Example(exchange.customer, exchange.agent, exchange.origin, score)
                 picked.setdefault(" ".join(exchange.customer.lower().split()), example)
             if len(picked) >= k or wanted >= len(self.index):
                 return list(picked.values())[:k]
             wanted *= 4
+
+    def _nearest(self, vector: np.ndarray, wanted: int) -> list[tuple[int, float]]:
+        """(id, similarity) of the nearest exchanges, best first, an exchange as similar as its nearer view;
+        at least the `wanted` nearest when as many are stored (ties keep the lower id, a stable order).
+        An exchange in neither view's `wanted` nearest is less similar than the higher of the two views'
+        last ones, so the exchanges above that bound are exactly the nearest."""
+        query = vector[0]
+        while True:
+            found, bound = set(), -np.inf
+            for view in (self.index, self.whole):
+                scores, ids = view.search(vector, wanted)
+                found.update(int(i) for i in ids[0] if i >= 0)
+                if len(scores[0]) and wanted < len(view):
+                    bound = max(bound, float(scores[0][-1]))
+            scored = sorted(
+                ((i, float(max(query @ self.index.vector(i), query @ self.whole.vector(i)))) for i in found),
+                key=lambda item: (-item[1], item[0]),
+            )
+            certain = [item for item in scored if item[1] >= bound]
+            if len(certain) >= wanted or wanted >= len(self.index):
+                return certain
+            wanted *= 2
 
 
 class ExamplesOnFirstUse:

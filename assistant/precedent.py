@@ -4,7 +4,7 @@ A support team's transcripts hold what its documents often do not: how a case is
 tier calls back, what identity check an account change needs, what to do with a smoking power adapter.
 Fine-tuning a 135M model on them teaches it the team's tone far better than their facts, so a mode whose
 knowledge comes from the transcripts (the tuned and fewshot modes) also shows, under its answer, the past
-exchange whose customer turn is most similar to the question (of the `CANDIDATES` nearest, the first whose
+exchange most similar to the question (its customer turn or the whole exchange; of the `CANDIDATES` nearest, the first whose
 reply holds no scrubbed detail), when that similarity reaches a threshold (`assistant.precedent_min_similarity`,
 or the one `tunedesk calibrate` picked): the customer's words, so the reader sees which question it was, and
 the agent's reply, both as the transcripts hold them after personal data was scrubbed. It is labelled as a

@@ -360,7 +360,7 @@ class AssistantSettings(Section):
         ge=0.0,
         le=1.0,
         description="Under an answer of a mode taught by the transcripts (tuned, tuned+rag, fewshot, "
-        "fewshot+rag), show the past exchange whose customer turn is most similar to the question when that "
+        "fewshot+rag), show the past exchange most similar to the question (its customer turn or the whole exchange) when that "
         "cosine similarity reaches this; needs the example store (`tunedesk fewshot-index`).",
     )
     adapter: str | None = Field(

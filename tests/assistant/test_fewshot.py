@@ -7,8 +7,8 @@ import json
 import pytest
 
 from assistant.engine import Assistant, AssistantError
-from assistant.fewshot_exchanges import exchanges_of, held_out
-from assistant.fewshot_store import MANIFEST, ExampleStore, ExampleStoreError
+from assistant.fewshot_exchanges import Exchange, exchanges_of, held_out
+from assistant.fewshot_store import MANIFEST, ExampleStore, ExampleStoreError, build_store, exchange_text
 from finetune.formats import load_all
 from tests.assistant.fewshot_data import (
     EVAL_QUESTION,
@@ -80,6 +80,58 @@ def test_picks_are_the_most_similar_customer_turns_best_first(examples):
         (example.score for example in picked), reverse=True
     )
     assert examples.pick("anything", 0) == []
+
+
+VAGUE_TURN = "ok so what now"
+VAGUE_REPLY = "Tier 2 engineers call you back within 4 business hours with your case number."
+
+
+def test_an_exchange_whose_reply_says_what_it_was_about_is_found_by_its_topic(tmp_path, hashing_embedder):
+    # "ok so what now" says nothing; the exchange as a whole is about a Tier 2 call-back.
+    exchanges = [
+        Exchange(VAGUE_TURN, VAGUE_REPLY, "a.jsonl:1"),
+        Exchange("when will tier 2 call me", "Please hold on.", "a.jsonl:2"),
+        Exchange("how do I reset the router", "Hold the reset button for 10 seconds.", "a.jsonl:3"),
+    ]
+    build_store(tmp_path / "fewshot", exchanges, hashing_embedder, sources=["a.jsonl"])
+    store = ExampleStore.open(
+        tmp_path / "fewshot", hashing_embedder, held_out_questions=[], leak_threshold=0.9
+    )
+    question = "how long until tier 2 engineers call me back with a case number"
+    best = store.pick(question, 1)[0]
+    assert best.customer == VAGUE_TURN
+    vectors = hashing_embedder.encode([question, VAGUE_TURN, exchange_text(exchanges[0])])
+    assert best.score == pytest.approx(float(vectors[2] @ vectors[0]), abs=1e-5)  # the nearer view
+    assert best.score > float(vectors[1] @ vectors[0])
+
+
+def test_picks_are_the_exact_nearest_by_the_nearer_view(examples, hashing_embedder):
+    """Whatever `k`, the picks are the first `k` of every exchange ranked by hand, one per customer turn."""
+    query = "my router is broken, can I get a refund or a replacement"
+    vector = hashing_embedder.encode([query])[0]
+    by_hand = {}
+    for i in sorted(int(i) for i in examples.index.ids()):
+        exchange = examples.exchanges[i]
+        views = hashing_embedder.encode([exchange.customer, exchange_text(exchange)])
+        key = " ".join(exchange.customer.lower().split())
+        by_hand[key] = max(by_hand.get(key, -1.0), float(max(views @ vector)))
+    expected = sorted(by_hand.values(), reverse=True)
+    for k in (1, 2, 5, len(by_hand)):
+        scores = [example.score for example in examples.pick(query, k)]
+        assert scores == pytest.approx(expected[:k], abs=1e-5)
+
+
+def test_a_store_of_the_earlier_layout_is_refused_with_what_to_do(
+    example_store_dir, hashing_embedder, tmp_path
+):
+    import shutil
+
+    folder = tmp_path / "fewshot"
+    shutil.copytree(example_store_dir, folder)
+    manifest = json.loads((folder / MANIFEST).read_text())
+    (folder / MANIFEST).write_text(json.dumps(manifest | {"schema_version": 1}))
+    with pytest.raises(ExampleStoreError, match="schema 1.*rebuild it with `tunedesk fewshot-index`"):
+        ExampleStore.open(folder, hashing_embedder, held_out_questions=[], leak_threshold=0.5)
 
 
 def test_a_store_of_another_embedding_model_or_a_broken_one_is_refused_with_one_line(

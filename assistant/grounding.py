@@ -17,12 +17,15 @@ _CITATION = re.compile(r"\[\d{1,2}\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _THOUSANDS = re.compile(r",(?=\d{3}\b)")
 _LIST_MARKER = re.compile(r"^\s*\d{1,2}[.)]\s", re.MULTILINE)  # "1. Unplug it": a step, not a figure
+# "I'm 99% sure": how sure the speaker is, a hedge about the answer, not a figure it states.
+_CERTAINTY = re.compile(r"\b\d{1,3}\s?(?:%|per ?cent)\s+(?:sure|certain|confident|positive)\b", re.IGNORECASE)
 
 
 def figures(text: str) -> list[str]:
     """The numbers of `text` in a canonical form ("1,000" and "1000" agree; "$14.95" gives "14.95"),
-    citation markers like `[2]` and list numbering left out, in order of appearance, each once."""
-    text = _LIST_MARKER.sub("", _CITATION.sub(" ", text))
+    citation markers like `[2]`, list numbering and the speaker's certainty ("99% sure") left out, in
+    order of appearance, each once."""
+    text = _CERTAINTY.sub(" ", _LIST_MARKER.sub("", _CITATION.sub(" ", text)))
     found = (_canonical(match) for match in _NUMBER.findall(text))
     return list(dict.fromkeys(found))
 

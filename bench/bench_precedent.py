@@ -5,8 +5,9 @@
 Builds the example store of data/transcripts (as `tunedesk fewshot-index` does, with the real embedding model)
 in a temporary home, with the questions of data/eval/questions.jsonl held out, then for every question times,
 alternating the order so drift in machine load hits both, the embedding model encoding the question alone
-and `ExampleStore.pick(question, 1)` (encode, FAISS search, one exchange per customer turn): what the engine
-runs under every answer of a mode taught by the transcripts. Generation, which takes seconds, is in neither.
+and `ExampleStore.pick(question, 1)` (encode, a FAISS search of each view, the customer turns and the whole
+exchanges, one exchange per customer turn): what the engine runs under every answer of a mode taught by the
+transcripts. Generation, which takes seconds, is in neither.
 The last line is the ratio of the pick's median time to the encoding's.
 """
 

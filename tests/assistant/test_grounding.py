@@ -29,3 +29,10 @@ def test_numbers_in_neither_sources_nor_question_are_invented():
     assert invented_figures("The answer is 4", [], "") == ["4"]
     # A numbered list is steps, not figures.
     assert invented_figures("1. Unplug it.\n2. Wait 30 days.", [SOURCE]) == []
+
+
+def test_the_speakers_certainty_is_not_a_figure_but_a_share_it_states_is():
+    assert invented_figures("I'm 99% sure it ships within 1-2 business days.", [SOURCE]) == []
+    assert invented_figures("I am 100 percent certain: $14.95.", [SOURCE]) == []
+    assert invented_figures("99% of orders ship within 2 days.", [SOURCE]) == ["99"]
+    assert invented_figures("Only 5% are sure to arrive late.", [SOURCE]) == ["5"]

@@ -148,8 +148,8 @@ class ExampleStore:
             ) from None
         if len(exchanges) != len(index) or len(whole) != len(index) or index.dimension != embedder.dimension:
             raise ExampleStoreError(
-                f"{folder}: {len(exchanges)} exchanges but {len(index)} vectors of dimension "
-                f"{index.dimension}; rebuild it with `tunedesk fewshot-index DATA`"
+                f"{folder}: {len(exchanges)} exchanges but {len(index)} customer-turn and {len(whole)} exchange "
+                f"vectors of dimension {index.dimension}; rebuild it with `tunedesk fewshot-index DATA`"
             )
         excluded = held_out(exchanges, held_out_questions, leak_threshold)
         for vectors in (index, whole):

@@ -134,6 +134,28 @@ def test_a_store_of_the_earlier_layout_is_refused_with_what_to_do(
         ExampleStore.open(folder, hashing_embedder, held_out_questions=[], leak_threshold=0.5)
 
 
+def test_a_store_missing_or_short_of_its_exchange_vectors_is_refused_with_what_to_do(
+    example_store_dir, hashing_embedder, tmp_path
+):
+    import shutil
+
+    import numpy as np
+
+    from assistant.fewshot_store import EXCHANGE_VECTORS
+    from ingest.vector_index import FlatIndex
+
+    folder = tmp_path / "fewshot"
+    shutil.copytree(example_store_dir, folder)
+    short = FlatIndex(hashing_embedder.dimension)
+    short.add(np.array([0]), hashing_embedder.encode(["one exchange"]))
+    short.save(folder / EXCHANGE_VECTORS)
+    with pytest.raises(ExampleStoreError, match=r"1 exchange vectors.*tunedesk fewshot-index"):
+        ExampleStore.open(folder, hashing_embedder, held_out_questions=[], leak_threshold=0.5)
+    (folder / EXCHANGE_VECTORS).unlink()
+    with pytest.raises(ExampleStoreError, match="unreadable example store.*tunedesk fewshot-index"):
+        ExampleStore.open(folder, hashing_embedder, held_out_questions=[], leak_threshold=0.5)
+
+
 def test_a_store_of_another_embedding_model_or_a_broken_one_is_refused_with_one_line(
     example_store_dir, hashing_embedder, tmp_path
 ):

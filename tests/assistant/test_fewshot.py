@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant.engine import Assistant, AssistantError
 from assistant.fewshot_exchanges import Exchange, exchanges_of, held_out
-from assistant.fewshot_store import MANIFEST, ExampleStore, ExampleStoreError, build_store, exchange_text
+from assistant.fewshot_store import (
+    EXCHANGE_VECTORS,
+    MANIFEST,
+    ExampleStore,
+    ExampleStoreError,
+    build_store,
+    exchange_text,
+)
 from finetune.formats import load_all
+from ingest.vector_index import FlatIndex
 from tests.assistant.fewshot_data import (
     EVAL_QUESTION,
     PLANTED_REPLY,
@@ -121,57 +132,49 @@ def test_picks_are_the_exact_nearest_by_the_nearer_view(examples, hashing_embedd
         assert scores == pytest.approx(expected[:k], abs=1e-5)
 
 
+def copied_store(example_store_dir: Path, tmp_path: Path) -> Path:
+    """A copy of the built store to break."""
+    folder = tmp_path / "fewshot"
+    shutil.copytree(example_store_dir, folder)
+    return folder
+
+
+def assert_refused(folder: Path, embedder, match: str) -> None:
+    with pytest.raises(ExampleStoreError, match=match):
+        ExampleStore.open(folder, embedder, held_out_questions=[], leak_threshold=0.5)
+
+
 def test_a_store_of_the_earlier_layout_is_refused_with_what_to_do(
     example_store_dir, hashing_embedder, tmp_path
 ):
-    import shutil
-
-    folder = tmp_path / "fewshot"
-    shutil.copytree(example_store_dir, folder)
+    folder = copied_store(example_store_dir, tmp_path)
     manifest = json.loads((folder / MANIFEST).read_text())
     (folder / MANIFEST).write_text(json.dumps(manifest | {"schema_version": 1}))
-    with pytest.raises(ExampleStoreError, match="schema 1.*rebuild it with `tunedesk fewshot-index`"):
-        ExampleStore.open(folder, hashing_embedder, held_out_questions=[], leak_threshold=0.5)
+    assert_refused(folder, hashing_embedder, "schema 1.*rebuild it with `tunedesk fewshot-index`")
 
 
 def test_a_store_missing_or_short_of_its_exchange_vectors_is_refused_with_what_to_do(
     example_store_dir, hashing_embedder, tmp_path
 ):
-    import shutil
-
-    import numpy as np
-
-    from assistant.fewshot_store import EXCHANGE_VECTORS
-    from ingest.vector_index import FlatIndex
-
-    folder = tmp_path / "fewshot"
-    shutil.copytree(example_store_dir, folder)
+    folder = copied_store(example_store_dir, tmp_path)
     short = FlatIndex(hashing_embedder.dimension)
     short.add(np.array([0]), hashing_embedder.encode(["one exchange"]))
     short.save(folder / EXCHANGE_VECTORS)
-    with pytest.raises(ExampleStoreError, match=r"1 exchange vectors.*tunedesk fewshot-index"):
-        ExampleStore.open(folder, hashing_embedder, held_out_questions=[], leak_threshold=0.5)
+    assert_refused(folder, hashing_embedder, r"1 exchange vectors.*tunedesk fewshot-index")
     (folder / EXCHANGE_VECTORS).unlink()
-    with pytest.raises(ExampleStoreError, match="unreadable example store.*tunedesk fewshot-index"):
-        ExampleStore.open(folder, hashing_embedder, held_out_questions=[], leak_threshold=0.5)
+    assert_refused(folder, hashing_embedder, "unreadable example store.*tunedesk fewshot-index")
 
 
 def test_a_store_of_another_embedding_model_or_a_broken_one_is_refused_with_one_line(
     example_store_dir, hashing_embedder, tmp_path
 ):
-    import shutil
-
-    folder = tmp_path / "fewshot"
-    shutil.copytree(example_store_dir, folder)
+    folder = copied_store(example_store_dir, tmp_path)
     manifest = json.loads((folder / MANIFEST).read_text())
     (folder / MANIFEST).write_text(json.dumps(manifest | {"embedding_model": "other-model"}))
-    with pytest.raises(ExampleStoreError, match="other-model.*tunedesk fewshot-index"):
-        ExampleStore.open(folder, hashing_embedder, held_out_questions=[], leak_threshold=0.5)
+    assert_refused(folder, hashing_embedder, "other-model.*tunedesk fewshot-index")
     (folder / MANIFEST).write_text("{not json")
-    with pytest.raises(ExampleStoreError, match=f"{MANIFEST}: unreadable"):
-        ExampleStore.open(folder, hashing_embedder, held_out_questions=[], leak_threshold=0.5)
-    with pytest.raises(ExampleStoreError, match="no example store"):
-        ExampleStore.open(tmp_path / "none", hashing_embedder, held_out_questions=[], leak_threshold=0.5)
+    assert_refused(folder, hashing_embedder, f"{MANIFEST}: unreadable")
+    assert_refused(tmp_path / "none", hashing_embedder, "no example store")
 
 
 def fewshot_assistant(generator, knowledge_base, examples, **options) -> Assistant:

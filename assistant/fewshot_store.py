@@ -178,26 +178,23 @@ class ExampleStore:
             wanted *= 4
 
     def _nearest(self, vector: np.ndarray, wanted: int) -> list[tuple[int, float]]:
-        """(id, similarity) of the nearest exchanges, best first, an exchange as similar as its nearer view;
-        at least the `wanted` nearest when as many are stored (ties keep the lower id, a stable order).
-        An exchange in neither view's `wanted` nearest is less similar than the higher of the two views'
-        last ones, so the exchanges above that bound are exactly the nearest."""
+        """(id, similarity) of the nearest exchanges, best first, an exchange as similar as its nearer view
+        (ties keep the lower id, a stable order): those of either view's `wanted` nearest that are surely
+        nearer than every exchange left out. One in neither view's `wanted` nearest is less similar than the
+        higher of the two views' last ones, so the exchanges at or above that bound are exactly the nearest;
+        `pick` widens `wanted` when they are too few."""
         query = vector[0]
-        while True:
-            found, bound = set(), -np.inf
-            for view in (self.index, self.whole):
-                scores, ids = view.search(vector, wanted)
-                found.update(int(i) for i in ids[0] if i >= 0)
-                if len(scores[0]) and wanted < len(view):
-                    bound = max(bound, float(scores[0][-1]))
-            scored = sorted(
-                ((i, float(max(query @ self.index.vector(i), query @ self.whole.vector(i)))) for i in found),
-                key=lambda item: (-item[1], item[0]),
-            )
-            certain = [item for item in scored if item[1] >= bound]
-            if len(certain) >= wanted or wanted >= len(self.index):
-                return certain
-            wanted *= 2
+        found, bound = set(), -np.inf
+        for view in (self.index, self.whole):
+            scores, ids = view.search(vector, wanted)
+            found.update(int(i) for i in ids[0] if i >= 0)
+            if len(scores[0]) and wanted < len(view):
+                bound = max(bound, float(scores[0][-1]))
+        scored = sorted(
+            ((i, float(max(query @ self.index.vector(i), query @ self.whole.vector(i)))) for i in found),
+            key=lambda item: (-item[1], item[0]),
+        )
+        return [item for item in scored if item[1] >= bound]
 
 
 class ExamplesOnFirstUse:

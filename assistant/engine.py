@@ -47,7 +47,7 @@ from assistant.answer import (
 from assistant.answer_filter import AnswerFilter, clean, mark_cited, stop_strings
 from assistant.availability import no_examples, unavailable
 from assistant.evidence import supporting_quote
-from assistant.grounding import invented_figures
+from assistant.grounding import invented_figures, speaks_to, split_unverified, unverified_note
 from assistant.precedent import nearest_shown, own_words, precedent_line
 from assistant.prompts import Message, Prompt, build_prompt, retrieval_query
 
@@ -293,8 +293,9 @@ class Assistant:
         self, answer: Answer, question: str, unknown: Sequence[str] = (), *, generated: bool = True
     ) -> str:
         """Mark the cited sources; an empty or declining answer becomes an abstention that names the nearest
-        documents, and so does one that states figures its sources do not hold (kept, marked unverified: a
-        stream has already shown it). `unknown`: the question's words no document holds, named when retrieval
+        documents. Sentences stating figures the sources do not hold are kept (a stream has already shown them)
+        and flagged unverified in a line under the answer; when the answer's other sentences say nothing about
+        the question, it becomes an abstention too (grounding.py). `unknown`: the question's words no document holds, named when retrieval
         abstained on coverage. An answer the model wrote from sources gets its top source quoted under it
         (evidence.py), whether it stands or not: the sources passed the thresholds, and where the model garbled
         them the reader still gets the document's words. `generated=False`: retrieval refused, no model ran,
@@ -310,8 +311,15 @@ class Assistant:
         """Nothing when the answer stands; else the answer turned into an abstention. Returns the text added."""
         answer.sources = mark_cited(answer.sources, answer.text)
         invented = self._invented(answer, question)
-        if answer.text and not declines(answer.text) and not invented:
-            return ""
+        if answer.text and not declines(answer.text):
+            if not invented:
+                return ""
+            unverified, rest = split_unverified(answer.text, invented)
+            if speaks_to(rest, question):
+                # The rest still answers: flag the sentences no source backs rather than discard the answer.
+                note = "\n\n" + unverified_note(unverified, invented)
+                answer.text += note
+                return note
         answer.abstained = True
         before = answer.text
         unverified = f"Not in the sources: {', '.join(invented)}. {self.abstain_message}" if invented else ""

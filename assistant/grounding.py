@@ -2,8 +2,9 @@
 
 A small model asked something its sources do not answer rarely says so; it states a plausible date, price or
 count instead. A number is the one kind of claim that can be checked cheaply and without a model: it is in
-the text the model was shown, or the model made it up. The engine uses this to flag such answers as
-unverified (and count them as abstentions); the evaluation counts them per mode.
+the text the model was shown, or the model made it up. The engine uses this to flag the sentences that state
+such figures as unverified; an answer whose other sentences say nothing about the question is an abstention.
+The evaluation's reward counts invented figures too.
 
 Knows nothing about models, retrieval or settings: it compares strings.
 """
@@ -11,9 +12,12 @@ Knows nothing about models, retrieval or settings: it compares strings.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+
+from ingest.keyword_index import content_words
 
 _CITATION = re.compile(r"\[\d{1,2}\]")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _THOUSANDS = re.compile(r",(?=\d{3}\b)")
 _LIST_MARKER = re.compile(r"^\s*\d{1,2}[.)]\s", re.MULTILINE)  # "1. Unplug it": a step, not a figure
@@ -36,6 +40,30 @@ def invented_figures(answer: str, shown: Iterable[str], question: str = "") -> l
     for text in shown:
         known.update(figures(text))
     return [figure for figure in figures(answer) if figure not in known]
+
+
+def split_unverified(answer: str, invented: Sequence[str]) -> tuple[list[str], str]:
+    """(the sentences of `answer` stating one of the `invented` figures, the other sentences joined by a
+    space): the claims no source backs, and the rest of the answer."""
+    unverified: list[str] = []
+    rest: list[str] = []
+    for sentence in filter(None, (part.strip() for part in _SENTENCE_END.split(answer))):
+        (unverified if set(figures(sentence)) & set(invented) else rest).append(sentence)
+    return unverified, " ".join(rest)
+
+
+def speaks_to(text: str, question: str) -> bool:
+    """Whether `text` uses at least one of the question's content words: once the unverified sentences are
+    gone, "I'm sorry for any inconvenience." is no answer to "how long till tier 2 calls me back", while
+    "No, Care+ can't be added to a router bought 3 months ago." still is one to "can I add Care+ to a router
+    I bought 3 months ago"."""
+    return bool(set(content_words(text)) & set(content_words(question)))
+
+
+def unverified_note(sentences: Sequence[str], invented: Sequence[str]) -> str:
+    """One line telling the reader which of the answer's sentences state figures no source holds."""
+    quoted = " ".join(f"\u201c{sentence}\u201d" for sentence in sentences)
+    return f"Unverified, no source states {', '.join(invented)}: {quoted}"
 
 
 def _canonical(number: str) -> str:

@@ -340,8 +340,8 @@ class AssistantSettings(Section):
     )
     flag_invented_figures: bool = Field(
         True,
-        description="An answer written from sources that states a number none of them holds is marked "
-        "unverified and counted as an abstention.",
+        description="In an answer written from sources, the sentences stating a number none of them holds "
+        "are flagged unverified under it; when the rest says nothing about the question, it is an abstention.",
     )
     quote_sentences: int = Field(
         2,

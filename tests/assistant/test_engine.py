@@ -383,13 +383,22 @@ class SaysGenerator(CountingGenerator):
 
 
 @pytest.mark.parametrize(
-    ("said", "flagged"),
+    ("said", "unverified", "abstains"),
     [
-        ("You have 30 days to return it [1].", False),  # the returns document says 30 days
-        ("You have 45 days to return it, and the fee is $12.", True),
+        ("You have 30 days to return it [1].", "", False),  # the returns document says 30 days
+        # The rest still answers the question: it stands, the sentence no source backs flagged under it.
+        (
+            "You can return the router for a full refund. The fee is $12.",
+            "Unverified, no source states 12: \u201cThe fee is $12.\u201d",
+            False,
+        ),
+        # Nothing but invented figures and a pleasantry: an abstention.
+        ("You have 45 days to return it, and the fee is $12. Sorry!", "Not in the sources: 45, 12.", True),
     ],
 )
-def test_figures_the_sources_do_not_hold_mark_the_answer_unverified(generator, knowledge_base, said, flagged):
+def test_figures_the_sources_do_not_hold_are_flagged_unverified(
+    generator, knowledge_base, said, unverified, abstains
+):
     def answer(check: bool):
         engine = Assistant(
             SaysGenerator(generator, said),
@@ -404,13 +413,15 @@ def test_figures_the_sources_do_not_hold_mark_the_answer_unverified(generator, k
 
     checked = answer(True)
     assert checked.text.startswith(said)  # kept: a stream has already shown it
-    assert checked.abstained == flagged
+    assert checked.abstained == abstains
     # Standing or not, an answer the model wrote from sources ends with its top source's words.
     assert checked.quote.startswith("From [1] ") and checked.text.endswith("\n\n" + checked.quote)
-    if flagged:
+    if unverified:
+        assert f"{said}\n\n{unverified}" in checked.text
+    if abstains:
         assert "Not in the sources: 45, 12. Not in the docs." in checked.text
         assert checked.text.index("Nearest documents: ") < checked.text.index(checked.quote)
-    assert not answer(False).abstained
+    assert not answer(False).abstained and "Unverified" not in answer(False).text
 
 
 def test_an_answer_from_sources_ends_with_a_cited_quote_of_the_top_source(assistant, knowledge_base):

@@ -1,6 +1,6 @@
 """Invented figures: numbers an answer states that its sources and question do not contain."""
 
-from assistant.grounding import figures, invented_figures
+from assistant.grounding import figures, invented_figures, speaks_to, split_unverified, unverified_note
 
 SOURCE = (
     "Express shipping (1-2 business days) costs $14.95. Orders over 1,000 units ship free within 30 days."
@@ -36,3 +36,32 @@ def test_the_speakers_certainty_is_not_a_figure_but_a_share_it_states_is():
     assert invented_figures("I am 100 percent certain: $14.95.", [SOURCE]) == []
     assert invented_figures("99% of orders ship within 2 days.", [SOURCE]) == ["99"]
     assert invented_figures("Only 5% are sure to arrive late.", [SOURCE]) == ["5"]
+
+
+def test_the_sentences_stating_invented_figures_are_split_from_the_rest():
+    answer = "No, Care+ can't be added after 60 days. The app is only available for 6 months.\nSorry!"
+    assert split_unverified(answer, ["6"]) == (
+        ["The app is only available for 6 months."],
+        "No, Care+ can't be added after 60 days. Sorry!",
+    )
+    assert split_unverified("It costs $199 and ships in 2027.", ["199", "2027"]) == (
+        ["It costs $199 and ships in 2027."],
+        "",
+    )
+
+
+def test_what_is_left_must_speak_to_the_question():
+    question = "how long till tier 2 calls me back"
+    assert not speaks_to("I'm sorry for any inconvenience.", question)
+    assert not speaks_to("", question)
+    assert speaks_to("Tier 2 calls you back by phone.", question)
+    assert speaks_to("No, Care+ can't be added to it.", "can i add care plus to my router")
+
+
+def test_the_note_names_the_figures_and_quotes_the_sentences():
+    note = unverified_note(["It ships in 2027.", "It costs $199."], ["2027", "199"])
+    assert (
+        note
+        == "Unverified, no source states 2027, 199: \u201cIt ships in 2027.\u201d \u201cIt costs $199.\u201d"
+    )
+    assert "\n" not in note

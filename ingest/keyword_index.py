@@ -68,8 +68,14 @@ def query_terms(connection: sqlite3.Connection, query: str) -> list[str]:
     return [_as_indexed(connection, word) for word in content_words(query)]
 
 
+def _quoted(*words: str) -> str:
+    """An FTS5 string: the words as one term or phrase, never read as FTS syntax. Words come from `_WORD`,
+    so none holds a double quote."""
+    return '"' + " ".join(words) + '"'
+
+
 def _as_indexed(connection: sqlite3.Connection, word: str) -> str:
-    term = f'"{word}"'
+    term = _quoted(word)
     if _chunks_matching(connection, term):
         return term
     return _joined(connection, word) or term
@@ -85,7 +91,7 @@ def _joined(connection: sqlite3.Connection, word: str) -> str | None:
         left, right = word[:cut], word[cut:]
         if left in STOP_WORDS or right in STOP_WORDS:
             continue  # "ago" is not "a go"
-        phrase = f'"{left} {right}"'
+        phrase = _quoted(left, right)
         found = _chunks_matching(connection, phrase)
         if found > most:
             best, most = phrase, found
@@ -142,7 +148,7 @@ def coverage(connection: sqlite3.Connection, query: str, chunk_ids: Sequence[int
         ).fetchone()
 
     for word in content_words(query):
-        documents, present = held(f'"{word}"')
+        documents, present = held(_quoted(word))
         if not documents and (joined := _joined(connection, word)) is not None:
             documents, present = held(joined)
         if word.isdigit() and not documents:

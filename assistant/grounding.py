@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from ingest.keyword_index import content_words
 
 _CITATION = re.compile(r"\[\d{1,2}\]")
+UNVERIFIED = "Unverified"  # the label of the line flagging an answer's unverified sentences
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _THOUSANDS = re.compile(r",(?=\d{3}\b)")
@@ -63,7 +64,7 @@ def speaks_to(text: str, question: str) -> bool:
 def unverified_note(sentences: Sequence[str], invented: Sequence[str]) -> str:
     """One line telling the reader which of the answer's sentences state figures no source holds."""
     quoted = " ".join(f"\u201c{sentence}\u201d" for sentence in sentences)
-    return f"Unverified, no source states {', '.join(invented)}: {quoted}"
+    return f"{UNVERIFIED}, no source states {', '.join(invented)}: {quoted}"
 
 
 def _canonical(number: str) -> str:

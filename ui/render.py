@@ -14,9 +14,11 @@ from pathlib import PurePath
 from typing import Any
 
 from assistant.evidence import without_quote
+from assistant.grounding import UNVERIFIED
 from assistant.precedent import without_precedent
 
 _IMAGE_START = re.compile(r"!\[")
+_UNVERIFIED_LINE = re.compile(rf"^{UNVERIFIED}(?=, no source states )", re.MULTILINE)
 SNIPPET_CHARS = 400  # enough to recognise a source without flooding the chat
 
 
@@ -45,11 +47,12 @@ def safe_pieces(pieces: Iterable[str]) -> Iterator[str]:
 def answer_markdown(answer: Mapping[str, Any]) -> str:
     """The text of an `Answer.to_dict()` (or a stored message) as Markdown, images neutralised; the quote of
     its top source and the past exchange it ends with each set apart as a block quote, so the document's and
-    the team's words read apart from the model's."""
+    the team's words read apart from the model's, and the label of the line flagging unverified sentences
+    in bold."""
     text = str(answer.get("answer", ""))
     before_precedent = without_precedent(text)
     body = without_quote(before_precedent)
-    parts = [body]
+    parts = [_UNVERIFIED_LINE.sub(f"**{UNVERIFIED}**", body)]
     for start, end in ((body, before_precedent), (before_precedent, text)):
         if start != end:
             parts.append(f"> {end[len(start) :].strip()}")

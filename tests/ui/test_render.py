@@ -139,3 +139,20 @@ def test_the_past_exchange_under_an_answer_is_a_block_quote_of_its_own():
     # Under an abstention, with no quote: the past exchange alone is set apart.
     declined = answer_markdown({"answer": f"Not in the docs.\n\n{past}"})
     assert declined.startswith("Not in the docs.\n\n> Our team answered")
+
+
+def test_the_line_flagging_unverified_sentences_has_its_label_in_bold():
+    from assistant.grounding import unverified_note
+
+    note = unverified_note(["It costs $199."], ["199"])
+    quote = "From [1] Prices: \u201cThe router costs $149.\u201d"
+    markdown = answer_markdown({"answer": f"It is sold online. It costs $199.\n\n{note}\n\n{quote}"})
+    assert markdown.startswith(
+        "It is sold online. It costs $199.\n\n**Unverified**, no source states 199: \u201cIt costs $199.\u201d"
+    )
+    assert markdown.endswith(f"\n\n> {quote}")
+    # The word alone, in the model's own sentence, is left as it is.
+    assert (
+        answer_markdown({"answer": "Unverified accounts cannot order."})
+        == "Unverified accounts cannot order."
+    )

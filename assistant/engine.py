@@ -293,10 +293,10 @@ class Assistant:
         self, answer: Answer, question: str, unknown: Sequence[str] = (), *, generated: bool = True
     ) -> str:
         """Mark the cited sources; an empty or declining answer becomes an abstention that names the nearest
-        documents. Sentences stating figures the sources do not hold are kept (a stream has already shown them)
-        and flagged unverified in a line under the answer; when the answer's other sentences say nothing about
-        the question, it becomes an abstention too (grounding.py). `unknown`: the question's words no document holds, named when retrieval
-        abstained on coverage. An answer the model wrote from sources gets its top source quoted under it
+        documents. Sentences stating figures the sources do not hold are kept (a stream has already shown
+        them) and flagged unverified in a line under the answer; when the answer's other sentences say nothing
+        about the question, it becomes an abstention too (grounding.py). `unknown`: the question's words no
+        document holds, named when retrieval abstained on coverage. An answer the model wrote from sources gets its top source quoted under it
         (evidence.py), whether it stands or not: the sources passed the thresholds, and where the model garbled
         them the reader still gets the document's words. `generated=False`: retrieval refused, no model ran,
         the sources are only the nearest documents. Any answer of a mode taught by the transcripts then gets
@@ -308,14 +308,15 @@ class Assistant:
         return added + self._precedent(answer, question)
 
     def _judge(self, answer: Answer, question: str, unknown: Sequence[str]) -> str:
-        """Nothing when the answer stands; else the answer turned into an abstention. Returns the text added."""
+        """Nothing when the answer stands as it is; the line flagging its unverified sentences when the rest
+        stands; else the answer turned into an abstention. Returns the text added."""
         answer.sources = mark_cited(answer.sources, answer.text)
         invented = self._invented(answer, question)
         if answer.text and not declines(answer.text):
             if not invented:
                 return ""
             unverified, rest = split_unverified(answer.text, invented)
-            if speaks_to(rest, question):
+            if unverified and speaks_to(rest, question):
                 # The rest still answers: flag the sentences no source backs rather than discard the answer.
                 note = "\n\n" + unverified_note(unverified, invented)
                 answer.text += note

@@ -18,7 +18,13 @@ from ingest.keyword_index import content_words
 
 _CITATION = re.compile(r"\[\d{1,2}\]")
 UNVERIFIED = "Unverified"  # the label of the line flagging an answer's unverified sentences
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+# A sentence ends at . ! or ? (a citation or a closing mark may follow) before a capital or an opening mark:
+# "approx. 6 weeks" and "9 a.m. to 6 p.m." stay whole. A line break always ends one.
+_SENTENCE_END = re.compile(
+    r"(?:(?<=[.!?])|(?<=[.!?]\[\d\])|(?<=[.!?]\[\d\d\])|(?<=[.!?][\"\u201d')]))\s+(?=[A-Z\"\u201c(\[])|\n+"
+)
+_UNVERIFIED_AT_END = re.compile(r"\n\n" + UNVERIFIED + r", no source states [^\n]*: \u201c[^\n]*\u201d\s*\Z")
+_LETTER = re.compile(r"[^\W\d_]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _THOUSANDS = re.compile(r",(?=\d{3}\b)")
 _LIST_MARKER = re.compile(r"^\s*\d{1,2}[.)]\s", re.MULTILINE)  # "1. Unplug it": a step, not a figure
@@ -58,13 +64,24 @@ def speaks_to(text: str, question: str) -> bool:
     gone, "I'm sorry for any inconvenience." is no answer to "how long till tier 2 calls me back", while
     "No, Care+ can't be added to a router bought 3 months ago." still is one to "can I add Care+ to a router
     I bought 3 months ago"."""
-    return bool(set(content_words(text)) & set(content_words(question)))
+    return bool(_topic_words(text) & _topic_words(question))
+
+
+def _topic_words(text: str) -> set[str]:
+    """Content words with a letter: a bare number ("2" of "[2]" or "tier 2") names no topic."""
+    return {word for word in content_words(_CITATION.sub(" ", text)) if _LETTER.search(word)}
 
 
 def unverified_note(sentences: Sequence[str], invented: Sequence[str]) -> str:
-    """One line telling the reader which of the answer's sentences state figures no source holds."""
+    """One line telling the reader which of the answer's sentences state figures no source holds;
+    `without_unverified` finds it again."""
     quoted = " ".join(f"\u201c{sentence}\u201d" for sentence in sentences)
     return f"{UNVERIFIED}, no source states {', '.join(invented)}: {quoted}"
+
+
+def without_unverified(text: str) -> str:
+    """`text` less the `unverified_note` line it ends with, if any: the engine's words, not the model's."""
+    return _UNVERIFIED_AT_END.sub("", text)
 
 
 def _canonical(number: str) -> str:

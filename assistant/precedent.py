@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 from assistant.answer import Example
 from assistant.evidence import without_quote
+from assistant.grounding import without_unverified
 from assistant.prompts import neutralise
 from finetune.pii import PLACEHOLDERS
 
@@ -65,5 +66,6 @@ def without_precedent(text: str) -> str:
 
 def own_words(text: str) -> str:
     """An answer without what the engine appended under it (the past exchange, then the quote of its top
-    source): the words the model generated, or the engine's abstention."""
-    return without_quote(without_precedent(text))
+    source, then the line flagging unverified sentences): the words the model generated, or the engine's
+    abstention."""
+    return without_unverified(without_quote(without_precedent(text)))

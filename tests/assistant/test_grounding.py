@@ -1,6 +1,13 @@
 """Invented figures: numbers an answer states that its sources and question do not contain."""
 
-from assistant.grounding import figures, invented_figures, speaks_to, split_unverified, unverified_note
+from assistant.grounding import (
+    figures,
+    invented_figures,
+    speaks_to,
+    split_unverified,
+    unverified_note,
+    without_unverified,
+)
 
 SOURCE = (
     "Express shipping (1-2 business days) costs $14.95. Orders over 1,000 units ship free within 30 days."
@@ -65,3 +72,32 @@ def test_the_note_names_the_figures_and_quotes_the_sentences():
         == "Unverified, no source states 2027, 199: \u201cIt ships in 2027.\u201d \u201cIt costs $199.\u201d"
     )
     assert "\n" not in note
+
+
+def test_sentences_end_before_a_capital_after_a_citation_or_closing_mark_only():
+    answer = (
+        "Returns are free for 30 days.[1] The fee is $12. Shipping takes approx. 6 weeks, 9 a.m. to 5 p.m."
+    )
+    assert split_unverified(answer, ["12"]) == (
+        ["The fee is $12."],
+        "Returns are free for 30 days.[1] Shipping takes approx. 6 weeks, 9 a.m. to 5 p.m.",
+    )
+    assert split_unverified("It said \u201cwait 6 weeks.\u201d Then call us.", ["6"]) == (
+        ["It said \u201cwait 6 weeks.\u201d"],
+        "Then call us.",
+    )
+
+
+def test_a_bare_number_or_citation_is_no_topic():
+    assert not speaks_to("Sorry for the wait [2].", "how long till tier 2 calls me back")
+    assert speaks_to("Tier two calls back.", "how long till tier 2 calls me back")
+
+
+def test_the_note_is_found_again_at_the_end_of_an_answer():
+    note = unverified_note(["It costs $199."], ["199"])
+    assert without_unverified(f"It is sold online.\n\n{note}") == "It is sold online."
+    assert (
+        without_unverified(f"It is sold online.\n\n{note}\n\nMore.")
+        == f"It is sold online.\n\n{note}\n\nMore."
+    )
+    assert without_unverified("Unverified, no source states 1: it.") == "Unverified, no source states 1: it."

@@ -48,7 +48,9 @@ def test_the_line_shows_no_control_token_or_fence_of_the_transcripts():
     assert without_precedent(f"Yes.\n\n{line}") == "Yes."
 
 
-def test_own_words_drop_the_precedent_and_the_quote_only_at_the_end():
+def test_own_words_drop_the_precedent_the_quote_and_the_unverified_line_only_at_the_end():
+    from assistant.grounding import unverified_note
+
     line = precedent_line(Example("Can I return it?", "Yes, within 30 days.", "x", 0.8))
     quote = "From [1] Returns: \u201cRouters can be returned within 30 days.\u201d"
     said = "You can return it [1]."
@@ -56,6 +58,9 @@ def test_own_words_drop_the_precedent_and_the_quote_only_at_the_end():
     assert own_words(f"{said}\n\n{quote}\n\n{line}") == said
     assert own_words(f"{said}\n\n{line}") == said
     assert own_words(f"{said}\n\n{quote}") == said
+    # The line flagging unverified sentences is the engine's too, and sits between the answer and the quote.
+    flagged = unverified_note(["It costs $12."], ["12"])
+    assert own_words(f"{said} It costs $12.\n\n{flagged}\n\n{quote}\n\n{line}") == f"{said} It costs $12."
     # Not at the end, or not on its own paragraph: the answer's own words, kept.
     assert own_words(f"{line} And more.") == f"{line} And more."
     assert own_words(f"{said} {line}") == f"{said} {line}"

@@ -24,6 +24,7 @@ _SENTENCE_END = re.compile(
     r"(?:(?<=[.!?])|(?<=[.!?]\[\d\])|(?<=[.!?]\[\d\d\])|(?<=[.!?][\"\u201d')]))\s+(?=[A-Z\"\u201c(\[])|\n+"
 )
 _UNVERIFIED_AT_END = re.compile(r"\n\n" + UNVERIFIED + r", no source states [^\n]*: \u201c[^\n]*\u201d\s*\Z")
+_UNVERIFIED_LINE = re.compile(r"^" + UNVERIFIED + r", no source states [^\n]*: \u201c", re.MULTILINE)
 _LETTER = re.compile(r"[^\W\d_]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _THOUSANDS = re.compile(r",(?=\d{3}\b)")
@@ -77,6 +78,12 @@ def unverified_note(sentences: Sequence[str], invented: Sequence[str]) -> str:
     `without_unverified` finds it again."""
     quoted = " ".join(f"\u201c{sentence}\u201d" for sentence in sentences)
     return f"{UNVERIFIED}, no source states {', '.join(invented)}: {quoted}"
+
+
+def flags_unverified(text: str) -> bool:
+    """Whether an answer carries the `unverified_note` line (anywhere: the engine's quote and past exchange
+    follow it)."""
+    return bool(_UNVERIFIED_LINE.search(text))
 
 
 def without_unverified(text: str) -> str:

@@ -36,6 +36,7 @@ ANSWER_METRICS = {
     "bleu": "corpus BLEU with the references (0-100)",
     "abstention_precision": "declined answers that were to unanswerable questions",
     "abstention_recall": "unanswerable questions declined",
+    "unverified_rate": "answers standing with sentences flagged unverified (a figure no source holds)",
     "citation_rate": "answerable answers citing a source [n]",
     "citation_correctness": "citations pointing at an expected source",
     "reward": "rule reward: +1 cites a shown source, -1 per invented number, 0 abstains",

@@ -21,6 +21,7 @@ from assistant.engine import Assistant
 from assistant.evaluation import metrics
 from assistant.evaluation.questions import EvalQuestion
 from assistant.evaluation.reward import rule_reward
+from assistant.grounding import flags_unverified
 from assistant.precedent import own_words, without_precedent
 
 RETRIEVAL_CUTOFFS = (1, 3, 5)
@@ -87,6 +88,7 @@ def score_answer(question: EvalQuestion, answer: dict[str, Any]) -> dict[str, An
         "rouge_l": metrics.rouge_l(text, question.answer) if answerable else None,
         "bleu": metrics.sentence_bleu(text, question.answer) if answerable else None,
         "abstained": metrics.is_abstention(claimed, answer["abstained"]),
+        "unverified": flags_unverified(claimed),
         "cites": bool(metrics.cited_numbers(claimed)),
         "citation_correctness": metrics.citation_correctness(claimed, shown, question.sources),
         "reward": rule_reward(claimed, answer["sources"], question.question, abstained=answer["abstained"]),

@@ -70,6 +70,10 @@ def summarise_answers(records: Sequence[dict[str, Any]], mode: str) -> dict[str,
         "abstention_precision": precision,
         "abstention_recall": recall,
         "abstention_rate": metrics.mean(float(score["abstained"]) for score in scores),
+        # Records written before the flag existed have none; `mean` skips them.
+        "unverified_rate": metrics.mean(
+            None if score.get("unverified") is None else float(score["unverified"]) for score in scores
+        ),
         "citation_rate": metrics.mean(float(answer["scores"]["cites"]) for _, answer in answerable),
         "citation_correctness": metrics.mean(score["citation_correctness"] for score in scores),
         # Records written before the reward existed have none; `mean` skips them.

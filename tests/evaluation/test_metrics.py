@@ -119,3 +119,31 @@ def test_a_past_exchange_counts_for_the_facts_shown_but_not_as_the_answer_s_clai
     assert scores["reward"] == score_answer(question, engine_answer(said))["reward"]
     # The same reply as the model's own words is a decline.
     assert score_answer(question, engine_answer(f"{said} {reply}"))["abstained"]
+
+
+def test_an_answer_standing_with_unverified_sentences_is_counted_as_such_not_as_a_decline():
+    from assistant.evaluation.questions import EvalQuestion
+    from assistant.evaluation.runner import score_answer
+    from assistant.evaluation.summary import summarise_answers
+    from assistant.grounding import unverified_note
+
+    question = EvalQuestion("q:3", "How long to return?", "30 days.", ("returns.md",), ("30 days",), "doc")
+    returns = {"source": "docs/returns.md", "number": 1, "text": "You have 30 days from delivery."}
+    quote = "From [1] Returns policy: \u201cYou have 30 days from delivery.\u201d"
+    said = "You can return it. It takes 6 weeks."
+    flagged = f"{said}\n\n{unverified_note(['It takes 6 weeks.'], ['6'])}\n\n{quote}"
+    scores = score_answer(question, engine_answer(flagged, [returns]))
+    assert scores["unverified"] and not scores["abstained"]
+    plain = score_answer(question, engine_answer(f"You can return it.\n\n{quote}", [returns]))
+    assert not plain["unverified"]
+    assert scores["reward"] == plain["reward"] - 1  # "6" still costs its point
+    assert scores["keyword_accuracy_generated"] == plain["keyword_accuracy_generated"] == 0.0
+    records = [
+        {"kind": "doc", "modes": {"rag": {"scores": scores}}},
+        {"kind": "doc", "modes": {"rag": {"scores": plain}}},
+        {"kind": "doc", "modes": {"rag": {"scores": {**plain, "unverified": None}}}},  # an older record
+    ]
+    for record in records:
+        record["reference"] = "30 days."
+        record["modes"]["rag"]["answer"] = "x"
+    assert summarise_answers(records, "rag")["unverified_rate"] == 0.5

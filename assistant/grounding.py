@@ -28,7 +28,8 @@ _UNVERIFIED_LINE = re.compile(r"^" + UNVERIFIED + r", no source states [^\n]*: \
 _LETTER = re.compile(r"[^\W\d_]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _THOUSANDS = re.compile(r",(?=\d{3}\b)")
-_LIST_MARKER = re.compile(r"^\s*\d{1,2}[.)]\s", re.MULTILINE)  # "1. Unplug it": a step, not a figure
+# "1. Unplug it", or a list's number left alone where an answer was cut off: a step, not a figure.
+_LIST_MARKER = re.compile(r"^\s*\d{1,2}[.)](?:\s|$)", re.MULTILINE)
 # "I'm 99% sure": how sure the speaker is, a hedge about the answer, not a figure it states.
 _CERTAINTY = re.compile(r"\b\d{1,3}\s?(?:%|per ?cent)\s+(?:sure|certain|confident|positive)\b", re.IGNORECASE)
 

@@ -36,6 +36,8 @@ def test_numbers_in_neither_sources_nor_question_are_invented():
     assert invented_figures("The answer is 4", [], "") == ["4"]
     # A numbered list is steps, not figures.
     assert invented_figures("1. Unplug it.\n2. Wait 30 days.", [SOURCE]) == []
+    # Nor is the number of a step the answer was cut off before.
+    assert invented_figures("1. Unplug it.\n2. Wait 30 days.\n3.", [SOURCE]) == []
 
 
 def test_the_speakers_certainty_is_not_a_figure_but_a_share_it_states_is():

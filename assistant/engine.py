@@ -296,8 +296,8 @@ class Assistant:
         documents. Sentences stating figures the sources do not hold are kept (a stream has already shown
         them) and flagged unverified in a line under the answer; when the answer's other sentences say nothing
         about the question, it becomes an abstention too (grounding.py). `unknown`: the question's words no
-        document holds, named when retrieval abstained on coverage. An answer the model wrote from sources gets its top source quoted under it
-        (evidence.py), whether it stands or not: the sources passed the thresholds, and where the model garbled
+        document holds, named when retrieval abstained on coverage. An answer the model wrote from sources
+        gets its top source quoted under it (evidence.py), whether it stands or not: the sources passed the thresholds, and where the model garbled
         them the reader still gets the document's words. `generated=False`: retrieval refused, no model ran,
         the sources are only the nearest documents. Any answer of a mode taught by the transcripts then gets
         the past exchange most like the question (precedent.py). Returns the text added to the answer, which a
@@ -315,10 +315,10 @@ class Assistant:
         if answer.text and not declines(answer.text):
             if not invented:
                 return ""
-            unverified, rest = split_unverified(answer.text, invented)
-            if unverified and speaks_to(rest, question):
+            flagged, rest = split_unverified(answer.text, invented)
+            if flagged and speaks_to(rest, question):
                 # The rest still answers: flag the sentences no source backs rather than discard the answer.
-                note = "\n\n" + unverified_note(unverified, invented)
+                note = "\n\n" + unverified_note(flagged, invented)
                 answer.text += note
                 return note
         answer.abstained = True

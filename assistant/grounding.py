@@ -18,13 +18,14 @@ from ingest.keyword_index import content_words
 
 _CITATION = re.compile(r"\[\d{1,2}\]")
 UNVERIFIED = "Unverified"  # the label of the line flagging an answer's unverified sentences
+UNVERIFIED_LEAD = f"{UNVERIFIED}, no source states "  # how that line begins
 # A sentence ends at . ! or ? (a citation or a closing mark may follow) before a capital or an opening mark:
 # "approx. 6 weeks" and "9 a.m. to 6 p.m." stay whole. A line break always ends one.
 _SENTENCE_END = re.compile(
     r"(?:(?<=[.!?])|(?<=[.!?]\[\d\])|(?<=[.!?]\[\d\d\])|(?<=[.!?][\"\u201d')]))\s+(?=[A-Z\"\u201c(\[])|\n+"
 )
-_UNVERIFIED_AT_END = re.compile(r"\n\n" + UNVERIFIED + r", no source states [^\n]*: \u201c[^\n]*\u201d\s*\Z")
-_UNVERIFIED_LINE = re.compile(r"^" + UNVERIFIED + r", no source states [^\n]*: \u201c", re.MULTILINE)
+_UNVERIFIED_AT_END = re.compile(r"\n\n" + re.escape(UNVERIFIED_LEAD) + r"[^\n]*: \u201c[^\n]*\u201d\s*\Z")
+_UNVERIFIED_LINE = re.compile(r"^" + re.escape(UNVERIFIED_LEAD) + r"[^\n]*: \u201c", re.MULTILINE)
 _LETTER = re.compile(r"[^\W\d_]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _THOUSANDS = re.compile(r",(?=\d{3}\b)")
@@ -54,10 +55,11 @@ def invented_figures(answer: str, shown: Iterable[str], question: str = "") -> l
 def split_unverified(answer: str, invented: Sequence[str]) -> tuple[list[str], str]:
     """(the sentences of `answer` stating one of the `invented` figures, the other sentences joined by a
     space): the claims no source backs, and the rest of the answer."""
+    unknown = set(invented)
     unverified: list[str] = []
     rest: list[str] = []
     for sentence in filter(None, (part.strip() for part in _SENTENCE_END.split(answer))):
-        (unverified if set(figures(sentence)) & set(invented) else rest).append(sentence)
+        (unverified if unknown.intersection(figures(sentence)) else rest).append(sentence)
     return unverified, " ".join(rest)
 
 
@@ -78,7 +80,7 @@ def unverified_note(sentences: Sequence[str], invented: Sequence[str]) -> str:
     """One line telling the reader which of the answer's sentences state figures no source holds;
     `without_unverified` finds it again."""
     quoted = " ".join(f"\u201c{sentence}\u201d" for sentence in sentences)
-    return f"{UNVERIFIED}, no source states {', '.join(invented)}: {quoted}"
+    return f"{UNVERIFIED_LEAD}{', '.join(invented)}: {quoted}"
 
 
 def flags_unverified(text: str) -> bool:

@@ -14,11 +14,12 @@ from pathlib import PurePath
 from typing import Any
 
 from assistant.evidence import without_quote
-from assistant.grounding import UNVERIFIED
+from assistant.grounding import UNVERIFIED, UNVERIFIED_LEAD
 from assistant.precedent import without_precedent
 
 _IMAGE_START = re.compile(r"!\[")
-_UNVERIFIED_LINE = re.compile(rf"^{UNVERIFIED}(?=, no source states )", re.MULTILINE)
+_UNVERIFIED_LINE = re.compile("^" + re.escape(UNVERIFIED_LEAD), re.MULTILINE)
+_BOLD_UNVERIFIED_LEAD = f"**{UNVERIFIED}**{UNVERIFIED_LEAD.removeprefix(UNVERIFIED)}"
 SNIPPET_CHARS = 400  # enough to recognise a source without flooding the chat
 
 
@@ -52,7 +53,7 @@ def answer_markdown(answer: Mapping[str, Any]) -> str:
     text = str(answer.get("answer", ""))
     before_precedent = without_precedent(text)
     body = without_quote(before_precedent)
-    parts = [_UNVERIFIED_LINE.sub(f"**{UNVERIFIED}**", body)]
+    parts = [_UNVERIFIED_LINE.sub(_BOLD_UNVERIFIED_LEAD, body)]
     for start, end in ((body, before_precedent), (before_precedent, text)):
         if start != end:
             parts.append(f"> {end[len(start) :].strip()}")

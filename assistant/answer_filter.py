@@ -8,7 +8,7 @@ runs past its turn into the next one (`<|im_start|>user ...`). So, in the model'
 - a *closing* fence or a chat control token ends the answer: what follows is the next source or a turn
   the model invented, never the answer;
 - a citation `[n]` of a number that was not shown is removed (`[1, 7]` with 4 sources becomes `[1]`);
-- a sentence that repeats one already in the answer ends it: a small model that starts looping
+- a sentence (or a line) that repeats one already in the answer ends it: a small model that starts looping
   ("The is the. The is the. ...") has nothing more to say, and a repeat adds nothing a reader needs;
   so does a run of words said a third time in a row inside a sentence ("Max Max Max ...").
 
@@ -32,7 +32,9 @@ from assistant.prompts import SOURCE_CLOSE, SOURCE_OPEN, SPECIAL_TOKENS
 _CITATION = r"\[\d{1,3}(?:[ \t]*,[ \t]*\d{1,3}){0,7}\]"
 # Longer than any marker (blanks before a citation count) except a source header, which starts with `<<`.
 _TAIL_CHARS = 128
-_SENTENCE_END = regex.compile(r"[.!?]+(?=\s)")
+# A sentence ends at . ! or ? before a blank, or where its line ends: "The source is:" said on a line of its own
+# again and again, a link between, is a loop like any other.
+_SENTENCE_END = regex.compile(r"[.!?]+(?=\s)|(?<=[^\s.!?])(?=[ \t]*\n)")
 MIN_REPEAT_WORDS = 3  # "Yes." or "I see." may honestly come twice; a longer sentence does not
 # A run of up to MAX_LOOP_WORDS words said LOOP_TIMES times in a row is a loop ("with a light with a light
 # with a light"); twice may be honest ("very, very hot").

@@ -267,6 +267,7 @@ def build_assistant(
         abstain_message=options.abstain_message,
         default_adapter=default_adapter(settings),
         flag_invented_figures=options.flag_invented_figures,
+        flag_contradictions=options.flag_contradictions,
         quote_sentences=options.quote_sentences,
         precedent_min_similarity=precedent_threshold(settings),
         examples=examples or build_examples(settings, embedder=embedder, held_out=held_out),

@@ -46,8 +46,15 @@ from assistant.answer import (
 )
 from assistant.answer_filter import AnswerFilter, clean, mark_cited, stop_strings
 from assistant.availability import no_examples, unavailable
+from assistant.contradiction import contradictions
 from assistant.evidence import supporting_quote
-from assistant.grounding import invented_figures, speaks_to, split_unverified, unverified_note
+from assistant.grounding import (
+    contradiction_note,
+    invented_figures,
+    speaks_to,
+    split_unverified,
+    unverified_note,
+)
 from assistant.precedent import nearest_shown, own_words, precedent_line
 from assistant.prompts import Message, Prompt, build_prompt, retrieval_query
 
@@ -114,6 +121,7 @@ class Assistant:
         abstain_message: str = "I couldn't find this in the documentation. Please contact support.",
         default_adapter: str | None = None,
         flag_invented_figures: bool = True,
+        flag_contradictions: bool = True,
         quote_sentences: int = 0,
         precedent_min_similarity: float | None = None,
         examples: ExamplePicker | None = None,
@@ -134,6 +142,7 @@ class Assistant:
         self.abstain_message = abstain_message
         self._default_adapter = default_adapter
         self.flag_invented_figures = flag_invented_figures
+        self.flag_contradictions = flag_contradictions
         self.quote_sentences = quote_sentences
         # None: no past exchange under answers (no example store, or switched off).
         self.precedent_min_similarity = precedent_min_similarity
@@ -308,19 +317,25 @@ class Assistant:
         return added + self._precedent(answer, question)
 
     def _judge(self, answer: Answer, question: str, unknown: Sequence[str]) -> str:
-        """Nothing when the answer stands as it is; the line flagging its unverified sentences when the rest
-        stands; else the answer turned into an abstention. Returns the text added."""
+        """Nothing when the answer stands as it is; the line flagging its sentences with invented figures when
+        the rest stands, and a line for each sentence a shown source says otherwise than (contradiction.py);
+        else the answer turned into an abstention. Returns the text added."""
         answer.sources = mark_cited(answer.sources, answer.text)
         invented = self._invented(answer, question)
         if answer.text and not declines(answer.text):
-            if not invented:
-                return ""
-            flagged, rest = split_unverified(answer.text, invented)
-            if flagged and speaks_to(rest, question):
-                # The rest still answers: flag the sentences no source backs rather than discard the answer.
-                note = "\n\n" + unverified_note(flagged, invented)
-                answer.text += note
-                return note
+            flagged, rest = split_unverified(answer.text, invented) if invented else ([], answer.text)
+            # With invented figures the rest must still answer: then flag the sentences no source backs
+            # rather than discard the answer.
+            if not invented or (flagged and speaks_to(rest, question)):
+                notes = [unverified_note(flagged, invented)] if invented else []
+                if self.flag_contradictions:
+                    notes += [
+                        contradiction_note(found.source_number, found.source_sentence)
+                        for found in contradictions(answer.text, answer.sources)
+                    ]
+                added = "".join(f"\n\n{note}" for note in notes)
+                answer.text += added
+                return added
         answer.abstained = True
         before = answer.text
         unverified = f"Not in the sources: {', '.join(invented)}. {self.abstain_message}" if invented else ""

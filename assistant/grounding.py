@@ -18,14 +18,17 @@ from ingest.keyword_index import content_words
 
 _CITATION = re.compile(r"\[\d{1,2}\]")
 UNVERIFIED = "Unverified"  # the label of the line flagging an answer's unverified sentences
-UNVERIFIED_LEAD = f"{UNVERIFIED}, no source states "  # how that line begins
+UNVERIFIED_LINE_START = f"{UNVERIFIED}, "  # how every line flagging a sentence begins
+UNVERIFIED_LEAD = f"{UNVERIFIED_LINE_START}no source states "  # how the line flagging invented figures begins
 # A sentence ends at . ! or ? (a citation or a closing mark may follow) before a capital or an opening mark:
 # "approx. 6 weeks" and "9 a.m. to 6 p.m." stay whole. A line break always ends one.
 _SENTENCE_END = re.compile(
     r"(?:(?<=[.!?])|(?<=[.!?]\[\d\])|(?<=[.!?]\[\d\d\])|(?<=[.!?][\"\u201d')]))\s+(?=[A-Z\"\u201c(\[])|\n+"
 )
-_UNVERIFIED_AT_END = re.compile(r"\n\n" + re.escape(UNVERIFIED_LEAD) + r"[^\n]*: \u201c[^\n]*\u201d\s*\Z")
-_UNVERIFIED_LINE = re.compile(r"^" + re.escape(UNVERIFIED_LEAD) + r"[^\n]*: \u201c", re.MULTILINE)
+_UNVERIFIED_AT_END = re.compile(
+    r"(?:\n\n" + re.escape(UNVERIFIED_LINE_START) + r"[^\n]*: \u201c[^\n]*\u201d)+\s*\Z"
+)
+_UNVERIFIED_LINE = re.compile(r"^" + re.escape(UNVERIFIED_LINE_START) + r"[^\n]*: \u201c", re.MULTILINE)
 _LETTER = re.compile(r"[^\W\d_]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _THOUSANDS = re.compile(r",(?=\d{3}\b)")
@@ -58,9 +61,14 @@ def split_unverified(answer: str, invented: Sequence[str]) -> tuple[list[str], s
     unknown = set(invented)
     unverified: list[str] = []
     rest: list[str] = []
-    for sentence in filter(None, (part.strip() for part in _SENTENCE_END.split(answer))):
+    for sentence in sentences(answer):
         (unverified if unknown.intersection(figures(sentence)) else rest).append(sentence)
     return unverified, " ".join(rest)
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of `text`, blanks around them removed."""
+    return [part.strip() for part in _SENTENCE_END.split(text) if part and part.strip()]
 
 
 def speaks_to(text: str, question: str) -> bool:
@@ -83,14 +91,21 @@ def unverified_note(sentences: Sequence[str], invented: Sequence[str]) -> str:
     return f"{UNVERIFIED_LEAD}{', '.join(invented)}: {quoted}"
 
 
+def contradiction_note(source_number: int, source_sentence: str) -> str:
+    """One line telling the reader that source `source_number` says otherwise than a sentence of the answer,
+    in that source's words; `without_unverified` finds it again."""
+    return f"{UNVERIFIED_LINE_START}source {source_number} says otherwise: \u201c{source_sentence}\u201d"
+
+
 def flags_unverified(text: str) -> bool:
-    """Whether an answer carries the `unverified_note` line (anywhere: the engine's quote and past exchange
-    follow it)."""
+    """Whether an answer carries an `unverified_note` or `contradiction_note` line (anywhere: the engine's
+    quote and past exchange follow them)."""
     return bool(_UNVERIFIED_LINE.search(text))
 
 
 def without_unverified(text: str) -> str:
-    """`text` less the `unverified_note` line it ends with, if any: the engine's words, not the model's."""
+    """`text` less the `unverified_note` and `contradiction_note` lines it ends with, if any: the engine's
+    words, not the model's."""
     return _UNVERIFIED_AT_END.sub("", text)
 
 

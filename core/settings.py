@@ -343,6 +343,11 @@ class AssistantSettings(Section):
         description="In an answer written from sources, the sentences stating a number none of them holds "
         "are flagged unverified under it; when the rest says nothing about the question, it is an abstention.",
     )
+    flag_contradictions: bool = Field(
+        True,
+        description="In an answer written from sources, a sentence stating words a shown source sentence on "
+        "the same thing negates ('not the order date') is flagged unverified under it, with that sentence.",
+    )
     quote_sentences: int = Field(
         2,
         ge=0,

@@ -14,12 +14,12 @@ from pathlib import PurePath
 from typing import Any
 
 from assistant.evidence import without_quote
-from assistant.grounding import UNVERIFIED, UNVERIFIED_LEAD
+from assistant.grounding import UNVERIFIED, UNVERIFIED_LINE_START
 from assistant.precedent import without_precedent
 
 _IMAGE_START = re.compile(r"!\[")
-_UNVERIFIED_LINE = re.compile("^" + re.escape(UNVERIFIED_LEAD), re.MULTILINE)
-_BOLD_UNVERIFIED_LEAD = f"**{UNVERIFIED}**{UNVERIFIED_LEAD.removeprefix(UNVERIFIED)}"
+_UNVERIFIED_LINE = re.compile("^" + re.escape(UNVERIFIED_LINE_START), re.MULTILINE)
+_BOLD_UNVERIFIED_LEAD = f"**{UNVERIFIED}**{UNVERIFIED_LINE_START.removeprefix(UNVERIFIED)}"
 SNIPPET_CHARS = 400  # enough to recognise a source without flooding the chat
 
 
@@ -48,7 +48,7 @@ def safe_pieces(pieces: Iterable[str]) -> Iterator[str]:
 def answer_markdown(answer: Mapping[str, Any]) -> str:
     """The text of an `Answer.to_dict()` (or a stored message) as Markdown, images neutralised; the quote of
     its top source and the past exchange it ends with each set apart as a block quote, so the document's and
-    the team's words read apart from the model's, and the label of the line flagging unverified sentences
+    the team's words read apart from the model's, and the label of each line flagging unverified sentences
     in bold."""
     text = str(answer.get("answer", ""))
     before_precedent = without_precedent(text)

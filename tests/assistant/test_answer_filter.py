@@ -87,6 +87,8 @@ LOOP = (
     "Up to 5 household members can join [1]. The owner adds them"
 )
 
+LINE_LOOP = "The answer is: 30 days.\n\nThe source is:\n\nhttps://example.com/a/\n\nThe source is:\n\nhttps://example.com/a/\n\nThe"
+
 
 @pytest.mark.parametrize(
     ("text", "expected"),
@@ -95,6 +97,12 @@ LOOP = (
         ("The is the. The is the. The is the.", "The is the."),
         ("Yes. Yes. It works now.", "Yes. Yes. It works now."),  # short sentences may come twice
         ("It is 30 days. Is it 30 days? It is 30 DAYS.", "It is 30 days. Is it 30 days?"),
+        # A line without end punctuation is a sentence too: a loop of a label and a link between.
+        (LINE_LOOP, "The answer is: 30 days.\n\nThe source is:\n\nhttps://example.com/a/"),
+        (
+            "Steps to follow:\n1. Open the app\n2. Open the app again",
+            "Steps to follow:\n1. Open the app\n2. Open the app again",
+        ),
     ],
 )
 def test_a_repeated_sentence_ends_the_answer(text, expected):
@@ -102,11 +110,12 @@ def test_a_repeated_sentence_ends_the_answer(text, expected):
 
 
 def test_a_repeat_is_never_sent_not_even_in_part():
-    whole = clean(LOOP, 2)
     rng = random.Random(1)
-    for _ in range(300):
-        cuts = sorted(rng.sample(range(1, len(LOOP)), rng.randint(1, 20)))
-        assert "".join(streamed(LOOP, 2, cuts)) == whole
+    for text in (LOOP, LINE_LOOP):
+        whole = clean(text, 2)
+        for _ in range(300):
+            cuts = sorted(rng.sample(range(1, len(text)), rng.randint(1, 20)))
+            assert "".join(streamed(text, 2, cuts)) == whole
     answer_filter = AnswerFilter(2)
     assert answer_filter.feed("Up to 5 members can join. ") == "Up to 5 members can join."
     assert answer_filter.feed("Up to 5 mem") == ""  # the start of a sentence already said waits

@@ -10,6 +10,8 @@ import torch
 from assistant.answer import CORE_MODES
 from assistant.answer_filter import clean
 from assistant.engine import Assistant, AssistantError
+from assistant.grounding import flags_unverified
+from assistant.precedent import own_words
 from assistant.prompts import build_prompt
 
 RETURNS_QUESTION = "How many days do I have to return a router for a full refund?"
@@ -422,6 +424,27 @@ def test_figures_the_sources_do_not_hold_are_flagged_unverified(
         assert "Not in the sources: 45, 12. Not in the docs." in checked.text
         assert checked.text.index("Nearest documents: ") < checked.text.index(checked.quote)
     assert not answer(False).abstained and "Unverified" not in answer(False).text
+
+
+def test_a_sentence_a_shown_source_says_otherwise_than_is_flagged_with_that_sources_words(
+    generator, knowledge_base
+):
+    said = "Water damage is covered by the warranty [1]."
+    engine = Assistant(
+        SaysGenerator(generator, said),
+        knowledge_base,
+        top_k=3,
+        min_score=MIN_SCORE,
+        abstain_message="Not in the docs.",
+    )
+    question = "Is water damage covered by the warranty?"
+    answer = engine.answer(question, mode="rag")
+    warranty = next(source for source in answer.sources if source.source.endswith("warranty.md"))
+    note = f"Unverified, source {warranty.number} says otherwise: \u201cWater damage is not covered by the warranty.\u201d"
+    assert answer.text == f"{said}\n\n{note}" and not answer.abstained  # flagged, not taken back
+    assert flags_unverified(answer.text) and own_words(answer.text) == said
+    engine.flag_contradictions = False
+    assert engine.answer(question, mode="rag").text == said
 
 
 def test_an_answer_from_sources_ends_with_a_cited_quote_of_the_top_source(assistant, knowledge_base):

@@ -1,7 +1,9 @@
 """Invented figures: numbers an answer states that its sources and question do not contain."""
 
 from assistant.grounding import (
+    contradiction_note,
     figures,
+    flags_unverified,
     invented_figures,
     speaks_to,
     split_unverified,
@@ -103,3 +105,12 @@ def test_the_note_is_found_again_at_the_end_of_an_answer():
         == f"It is sold online.\n\n{note}\n\nMore."
     )
     assert without_unverified("Unverified, no source states 1: it.") == "Unverified, no source states 1: it."
+    # The line of a sentence a source says otherwise than is found alike, alone or after the figures' line.
+    other = contradiction_note(2, "Water damage is not covered.")
+    assert other == "Unverified, source 2 says otherwise: \u201cWater damage is not covered.\u201d"
+    assert without_unverified(f"It is covered.\n\n{other}") == "It is covered."
+    assert (
+        without_unverified(f"It is covered. It costs $199.\n\n{note}\n\n{other}")
+        == "It is covered. It costs $199."
+    )
+    assert flags_unverified(f"It is covered.\n\n{other}\n\nFrom [1] Warranty: \u201cIt is not.\u201d")

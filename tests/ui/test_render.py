@@ -151,6 +151,10 @@ def test_the_line_flagging_unverified_sentences_has_its_label_in_bold():
         "It is sold online. It costs $199.\n\n**Unverified**, no source states 199: \u201cIt costs $199.\u201d"
     )
     assert markdown.endswith(f"\n\n> {quote}")
+    other = "Unverified, source 2 says otherwise: \u201cIt is not sold online.\u201d"
+    assert answer_markdown({"answer": f"It is sold online.\n\n{other}"}) == (
+        "It is sold online.\n\n**Unverified**, source 2 says otherwise: \u201cIt is not sold online.\u201d"
+    )
     # The word alone, in the model's own sentence, is left as it is.
     assert (
         answer_markdown({"answer": "Unverified accounts cannot order."})

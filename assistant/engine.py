@@ -8,15 +8,15 @@
                  instead of fine-tuning)
     fewshot+rag  those examples and the retrieved sources
 
-`answer()` returns the whole answer; `stream()` returns an `AnswerStream` to iterate for text pieces,
-whose `.answer` is set once the text is complete. Both pass the model's text through the same filter
-(answer_filter.py: no fences, control tokens or citations of sources not shown) and mark the sources
-the answer cites. The assistant abstains (abstention.py) when a retrieval mode's sources are all below
-the relevance or coverage threshold (then without calling the model) or when the model's answer declines or is
-empty; an abstaining answer says so and names the nearest documents, which are its sources. An answer the
-model wrote from sources ends with a quote of its top source, standing or not (evidence.py); an answer of a
-mode taught by the transcripts then with the past exchange most like the question, when one is similar
-enough (precedent.py).
+`answer()` returns the whole answer (the stream, gathered); `stream()` returns an `AnswerStream` to iterate
+for text pieces, whose `.answer` is set once the text is complete. The model's text goes through the answer
+filter (answer_filter.py: no fences, control tokens, loops or citations of sources not shown; decoding stops
+where it ends the answer), and the sources the answer cites are marked. The assistant abstains (abstention.py)
+when a retrieval mode's sources are all below the relevance or coverage threshold (then without calling the
+model) or when the model's answer declines or is empty; an abstaining answer says so and names the nearest
+documents, which are its sources. An answer the model wrote from sources ends with a quote of its top source,
+standing or not (evidence.py); an answer of a mode taught by the transcripts then with the past exchange most
+like the question, when one is similar enough (precedent.py).
 
 The UI, the API and the CLI call only this class; it knows nothing about settings or storage. It is built
 complete (assistant/builders.py): its retriever and the adapter tuned modes use are fixed at build time. A
@@ -44,9 +44,10 @@ from assistant.answer import (
     uses_retrieval,
     uses_transcripts,
 )
-from assistant.answer_filter import AnswerFilter, clean, mark_cited, stop_strings
+from assistant.answer_filter import AnswerFilter, mark_cited, stop_strings
 from assistant.availability import no_examples, unavailable
 from assistant.contradiction import contradictions
+from assistant.decoding import StopDecoding, Usage
 from assistant.evidence import supporting_quote
 from assistant.grounding import (
     contradiction_note,
@@ -59,7 +60,7 @@ from assistant.precedent import nearest_shown, own_words, precedent_line
 from assistant.prompts import Message, Prompt, build_prompt, retrieval_query
 
 if TYPE_CHECKING:  # the generation module pulls in torch and transformers
-    from assistant.generation import Generator, Sampling, Usage
+    from assistant.generation import Generator, Sampling
 
 
 class Retriever(Protocol):
@@ -180,22 +181,14 @@ class Assistant:
         adapter: str | None = None,
         sampling: Sampling | None = None,
     ) -> Answer:
-        """`sampling` overrides the generator's decoding settings for this answer (an API request's)."""
-        request = self._request(question, mode, adapter)
-        answer, prompt = self._prepare(request, history, self._answer_tokens(sampling))
-        if prompt is None:
-            return answer
-        generating = time.perf_counter()
-        completion = self.generator.complete(
-            prompt.messages, adapter=request.adapter, sampling=self._with_stops(sampling)
-        )
-        answer.text = clean(completion.text, len(prompt.sources), self.generator.special_tokens)
-        self._conclude(answer, question)
-        # Without streaming the whole text arrives at once: that is this client's time to first token.
-        self._finish(
-            answer, request, completion.usage, first_token=time.perf_counter(), decode_from=generating
-        )
-        return answer
+        """`sampling` overrides the generator's decoding settings for this answer (an API request's). The
+        answer is streamed and gathered: a whole answer is word for word a streamed one, token counts and the
+        time of its first token included, and both stop decoding where the answer ends (`_stream`)."""
+        stream = self.stream(question, history, mode, adapter, sampling)
+        for _piece in stream:
+            pass
+        assert stream.answer is not None  # iterating to the end sets it
+        return stream.answer
 
     def stream(
         self,
@@ -220,15 +213,21 @@ class Assistant:
         )
         shown = AnswerFilter(len(prompt.sources), self.generator.special_tokens)
         first_token = None
+        read = 0
         try:
             while True:
                 try:
-                    piece = next(pieces)
+                    # Once the filter has ended the answer (a closing fence, a control token, a loop), nothing
+                    # more would be shown: the generator stops decoding and returns the tokens it spent.
+                    piece = pieces.throw(StopDecoding()) if shown.ended else next(pieces)
                 except StopIteration as stop:
                     usage: Usage = stop.value
                     break
+                except StopDecoding:  # a generator that cannot stop early: count what it sent
+                    usage = Usage(self.generator.count_tokens(prompt.messages), read)
+                    break
+                read += 1
                 first_token = first_token or time.perf_counter()
-                # After a closing fence the filter sends nothing; reading on keeps the token count.
                 text = shown.feed(piece)
                 if text:
                     yield text
@@ -242,7 +241,7 @@ class Assistant:
         if added:
             yield added
         first_token = first_token or time.perf_counter()
-        self._finish(answer, request, usage, first_token=first_token, decode_from=first_token)
+        self._finish(answer, request, usage, first_token=first_token)
         return answer
 
     def build_prompt(
@@ -434,18 +433,16 @@ class Assistant:
         answer.timings.prompt_ms = _ms(retrieved, time.perf_counter())
         return answer, prompt
 
-    def _finish(
-        self, answer: Answer, request: _Request, usage: Usage, *, first_token: float, decode_from: float
-    ) -> None:
-        """`decode_from`: when the first counted token was produced; streaming counts the tokens after the
-        first (which comes out of prefill), a whole completion counts them all over prefill + decode."""
+    def _finish(self, answer: Answer, request: _Request, usage: Usage, *, first_token: float) -> None:
+        """Token counts and timings; decoding speed counts the tokens after the first, which comes out of
+        prefill."""
         done = time.perf_counter()
         answer.prompt_tokens, answer.completion_tokens = usage.prompt_tokens, usage.completion_tokens
         answer.timings.first_token_ms = _ms(request.started, first_token)
         answer.timings.total_ms = _ms(request.started, done)
-        counted = usage.completion_tokens - (1 if decode_from == first_token else 0)
-        if counted > 0 and done > decode_from:
-            answer.timings.tokens_per_s = counted / (done - decode_from)
+        counted = usage.completion_tokens - 1
+        if counted > 0 and done > first_token:
+            answer.timings.tokens_per_s = counted / (done - first_token)
 
 
 def _own_words(message: Message) -> Message:

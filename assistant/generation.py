@@ -22,17 +22,13 @@ from typing import Any, Protocol
 import torch
 from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
+from assistant.decoding import StopDecoding, Usage
+
 Message = dict[str, str]
 
 
 class GenerationError(RuntimeError):
     """The model could not answer; the message says why and what to do."""
-
-
-@dataclass(frozen=True)
-class Usage:
-    prompt_tokens: int
-    completion_tokens: int
 
 
 @dataclass(frozen=True)
@@ -70,7 +66,8 @@ class Generator(Protocol):
     def stream(
         self, messages: Sequence[Message], *, adapter: str | None, sampling: Sampling | None = None
     ) -> PyGenerator[str, None, Usage]:
-        """Yields text pieces as they are produced; the generator's return value is the token usage."""
+        """Yields text pieces as they are produced; the generator's return value is the token usage.
+        `StopDecoding` thrown in stops decoding: the generator then returns the usage so far."""
         ...
 
 
@@ -169,6 +166,8 @@ class TransformersGenerator:
         worker.start()
         try:
             yield from _pieces(streamer)
+        except StopDecoding:
+            pass  # the reader has its answer: cancel below; `generate` returns what it decoded so far
         finally:
             cancelled.set()
             worker.join()

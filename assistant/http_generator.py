@@ -17,7 +17,8 @@ from typing import Any
 
 import httpx
 
-from assistant.generation import Completion, GenerationError, Message, Sampling, Usage
+from assistant.decoding import StopDecoding, Usage
+from assistant.generation import Completion, GenerationError, Message, Sampling
 
 CHARS_PER_TOKEN = 4  # rough English average, used only when the server reports no usage
 
@@ -93,6 +94,10 @@ class HttpGenerator:
                         if piece:
                             parts.append(piece)
                             yield piece
+        except StopDecoding:
+            # Leaving the request closed the connection, which stops the server decoding; it sent no usage, and
+            # an OpenAI-style server streams one token per event.
+            return Usage(self.count_tokens(messages), len(parts))
         except httpx.HTTPError as error:
             raise GenerationError(_unreachable(self.base_url, error)) from None
         except ValueError as error:

@@ -29,7 +29,8 @@ from typing import Any
 
 import httpx
 
-from assistant.generation import Completion, GenerationError, Message, Sampling, Usage
+from assistant.decoding import StopDecoding, Usage
+from assistant.generation import Completion, GenerationError, Message, Sampling
 from finetune.gguf_check import BaseModelShape, GGUFFileError, read_base_model, read_lora
 
 _END = object()  # end of a stream, put on the queue by the decoding thread
@@ -171,7 +172,8 @@ class LlamaCppGenerator:
 
         worker = threading.Thread(target=run, name="llama-cpp-stream", daemon=True)
         worker.start()
-        usage = Usage(0, 0)
+        usage: Usage | None = Usage(0, 0)
+        pieces = 0
         try:
             while (chunk := chunks.get()) is not _END:
                 if isinstance(chunk, BaseException):
@@ -183,11 +185,16 @@ class LlamaCppGenerator:
                 for choice in chunk.get("choices") or []:
                     piece = (choice.get("delta") or {}).get("content")
                     if piece:
+                        pieces += 1
                         yield piece
+        except StopDecoding:
+            usage = None  # a stopped request reports none: counted below, once llama.cpp has stopped
         finally:
             cancelled.set()
             worker.join()
-        return usage
+        # Each piece is one token (llama.cpp sends a few at once only where it held text back while it could
+        # still become a stop string).
+        return usage or Usage(self.count_tokens(messages), pieces)
 
     def _body(
         self, loaded: _Loaded, messages: Sequence[Message], adapter: str | None, sampling: Sampling | None

@@ -9,7 +9,9 @@ import torch
 
 from assistant.answer import CORE_MODES
 from assistant.answer_filter import clean
+from assistant.decoding import StopDecoding, Usage
 from assistant.engine import Assistant, AssistantError
+from assistant.generation import Sampling
 from assistant.grounding import flags_unverified
 from assistant.precedent import own_words
 from assistant.prompts import build_prompt
@@ -183,6 +185,50 @@ def test_an_abandoned_stream_stops_generating_and_frees_the_model(assistant):
     next(stream)
     stream.close()  # the reader went away: generation is cancelled and the lock released
     assert assistant.answer(RETURNS_QUESTION, mode="base").completion_tokens > 0
+
+
+class LoopingGenerator(CountingGenerator):
+    """A model that says one sentence over and over until its reader tells it to stop."""
+
+    stopped = False
+
+    def stream(self, messages, *, adapter, sampling=None):
+        self.calls += 1
+        said = 0
+        try:
+            while True:
+                said += 1
+                yield "It is thirty days. "
+        except StopDecoding:
+            self.stopped = True
+            return Usage(self.count_tokens(messages), said)
+
+
+def test_decoding_stops_where_the_filter_ends_the_answer(generator):
+    looping = LoopingGenerator(generator)
+    assistant = Assistant(looping, None, max_new_tokens=500)
+    whole = assistant.answer(RETURNS_QUESTION, mode="base")
+    assert looping.stopped  # told to stop at the repeat, not left to run to 500 tokens
+    # The second saying is known to be a whole sentence once the third begins: three pieces read.
+    assert whole.text == "It is thirty days." and whole.completion_tokens == 3
+    stream = assistant.stream(RETURNS_QUESTION, mode="base")
+    assert "".join(stream) == whole.text and stream.answer.completion_tokens == 3
+
+
+def test_a_transformers_stream_told_to_stop_returns_the_tokens_decoded_so_far(generator):
+    messages = [{"role": "user", "content": RETURNS_QUESTION}]
+    assert (
+        generator.complete(
+            messages, adapter=None, sampling=Sampling(max_new_tokens=400)
+        ).usage.completion_tokens
+        == 400
+    )
+    stream = generator.stream(messages, adapter=None, sampling=Sampling(max_new_tokens=400))
+    next(stream)
+    with pytest.raises(StopIteration) as stopped:
+        stream.throw(StopDecoding())
+    usage = stopped.value.value
+    assert usage.prompt_tokens == generator.count_tokens(messages) and 1 <= usage.completion_tokens < 400
 
 
 def test_abstains_without_calling_the_model_when_nothing_is_relevant(assistant, knowledge_base):
@@ -382,6 +428,21 @@ class SaysGenerator(CountingGenerator):
         from dataclasses import replace
 
         return replace(super().complete(messages, adapter=adapter, sampling=sampling), text=self.text)
+
+    def stream(self, messages, *, adapter, sampling=None):
+        usage = yield from _swallowed(super().stream(messages, adapter=adapter, sampling=sampling))
+        yield from re.findall(r"\S+\s*", self.text)  # word by word, as a model streams
+        return usage
+
+
+def _swallowed(pieces):
+    """Runs a stream to its end without passing its pieces on; returns its usage."""
+    while True:
+        try:
+            next(pieces)
+        except StopIteration as stop:
+            return stop.value
+        yield from ()
 
 
 @pytest.mark.parametrize(

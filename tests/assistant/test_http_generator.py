@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from assistant.decoding import StopDecoding
 from assistant.engine import Assistant
 from assistant.generation import GenerationError, Usage
 from assistant.http_generator import HttpGenerator
@@ -113,6 +114,14 @@ def test_streaming_yields_the_pieces_and_returns_the_server_usage(client):
     assert (
         ChatCompletions.requests[-1]["body"]["model"] == "alpha"
     )  # tuned mode names the adapter as the model
+
+
+def test_a_stream_told_to_stop_closes_the_request_and_counts_the_pieces_read(client):
+    stream = client.stream(MESSAGES, adapter="alpha")
+    assert [next(stream), next(stream)] == ["alpha", " heard:"]
+    with pytest.raises(StopIteration) as stopped:
+        stream.throw(StopDecoding())
+    assert stopped.value.value == Usage(client.count_tokens(MESSAGES), 2)
 
 
 def test_the_assistant_runs_on_the_http_backend(client, knowledge_base):

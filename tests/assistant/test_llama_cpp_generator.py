@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.decoding import StopDecoding, Usage
 from assistant.generation import GenerationError, Sampling, TransformersGenerator
 from assistant.llama_cpp_generator import LlamaCppGenerator
 from finetune.gguf_check import GGUFFileError
@@ -117,6 +118,16 @@ def test_streaming_matches_complete_and_stops_at_stop_strings(llama):
     assert finished.value.value == whole.usage
     stopped = llama.complete(messages, adapter="alpha", sampling=Sampling(stop=("reset",)))
     assert "steps" not in stopped.text and stopped.usage.completion_tokens < whole.usage.completion_tokens
+
+
+@pytest.mark.slow  # trains two LoRAs on the tiny model first
+def test_a_stream_told_to_stop_stops_decoding_and_counts_the_tokens_read(llama):
+    stream = llama.stream(PROMPTS[1], adapter=None, sampling=Sampling(max_new_tokens=2000))
+    pieces = [next(stream) for _ in range(3)]
+    with pytest.raises(StopIteration) as stopped:
+        stream.throw(StopDecoding())
+    assert all(pieces) and stopped.value.value == Usage(llama.count_tokens(PROMPTS[1]), 3)
+    assert llama.complete(PROMPTS[1], adapter="beta").text.startswith("Beta warranty")  # the slot is free
 
 
 @pytest.mark.slow  # trains two LoRAs on the tiny model first

@@ -208,6 +208,7 @@ class Assistant:
         if prompt is None:
             yield answer.text
             return answer
+        generating = time.perf_counter()
         pieces = self.generator.stream(
             prompt.messages, adapter=request.adapter, sampling=self._with_stops(sampling)
         )
@@ -240,8 +241,11 @@ class Assistant:
         added = self._conclude(answer, request.question)
         if added:
             yield added
-        first_token = first_token or time.perf_counter()
-        self._finish(answer, request, usage, first_token=first_token)
+        if first_token is None:  # no text at all: its time to first token is its whole time
+            first_token = time.perf_counter()
+            self._finish(answer, request, usage, first_token=first_token, decode_from=generating)
+        else:
+            self._finish(answer, request, usage, first_token=first_token, decode_from=first_token)
         return answer
 
     def build_prompt(
@@ -433,16 +437,19 @@ class Assistant:
         answer.timings.prompt_ms = _ms(retrieved, time.perf_counter())
         return answer, prompt
 
-    def _finish(self, answer: Answer, request: _Request, usage: Usage, *, first_token: float) -> None:
-        """Token counts and timings; decoding speed counts the tokens after the first, which comes out of
-        prefill."""
+    def _finish(
+        self, answer: Answer, request: _Request, usage: Usage, *, first_token: float, decode_from: float
+    ) -> None:
+        """`decode_from`: when the first counted token was produced. Decoding speed counts the tokens after the
+        first, which comes out of prefill; when no text came at all (the model's first words were a stop
+        string), it counts them all over prefill and decoding."""
         done = time.perf_counter()
         answer.prompt_tokens, answer.completion_tokens = usage.prompt_tokens, usage.completion_tokens
         answer.timings.first_token_ms = _ms(request.started, first_token)
         answer.timings.total_ms = _ms(request.started, done)
-        counted = usage.completion_tokens - 1
-        if counted > 0 and done > first_token:
-            answer.timings.tokens_per_s = counted / (done - first_token)
+        counted = usage.completion_tokens - (1 if decode_from == first_token else 0)
+        if counted > 0 and done > decode_from:
+            answer.timings.tokens_per_s = counted / (done - decode_from)
 
 
 def _own_words(message: Message) -> Message:

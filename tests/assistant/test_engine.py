@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 import torch
@@ -213,6 +214,21 @@ def test_decoding_stops_where_the_filter_ends_the_answer(generator):
     assert whole.text == "It is thirty days." and whole.completion_tokens == 3
     stream = assistant.stream(RETURNS_QUESTION, mode="base")
     assert "".join(stream) == whole.text and stream.answer.completion_tokens == 3
+
+
+class SilentGenerator(CountingGenerator):
+    """A model whose first words are a stop string: five tokens spent, no text."""
+
+    def stream(self, messages, *, adapter, sampling=None):
+        time.sleep(0.05)
+        return Usage(self.count_tokens(messages), 5)
+        yield  # a generator that yields nothing
+
+
+def test_an_answer_without_text_counts_its_tokens_over_its_whole_time(generator):
+    answer = Assistant(SilentGenerator(generator), None).answer(RETURNS_QUESTION, mode="base")
+    assert answer.completion_tokens == 5 and answer.timings.total_ms - answer.timings.first_token_ms < 5
+    assert 0 < answer.timings.tokens_per_s <= 5 / 0.05  # not 4 tokens over the microseconds after the end
 
 
 def test_a_transformers_stream_told_to_stop_returns_the_tokens_decoded_so_far(generator):
@@ -435,6 +451,18 @@ class SaysGenerator(CountingGenerator):
         return usage
 
 
+def saying(generator, knowledge_base, said: str, **options) -> Assistant:
+    """An assistant over `knowledge_base` whose model says `said`."""
+    return Assistant(
+        SaysGenerator(generator, said),
+        knowledge_base,
+        top_k=3,
+        min_score=MIN_SCORE,
+        abstain_message="Not in the docs.",
+        **options,
+    )
+
+
 def _swallowed(pieces):
     """Runs a stream to its end without passing its pieces on; returns its usage."""
     while True:
@@ -463,15 +491,7 @@ def test_figures_the_sources_do_not_hold_are_flagged_unverified(
     generator, knowledge_base, said, unverified, abstains
 ):
     def answer(check: bool):
-        engine = Assistant(
-            SaysGenerator(generator, said),
-            knowledge_base,
-            top_k=3,
-            min_score=MIN_SCORE,
-            abstain_message="Not in the docs.",
-            flag_invented_figures=check,
-            quote_sentences=1,
-        )
+        engine = saying(generator, knowledge_base, said, flag_invented_figures=check, quote_sentences=1)
         return engine.answer(RETURNS_QUESTION, mode="rag")
 
     checked = answer(True)
@@ -491,13 +511,7 @@ def test_a_sentence_a_shown_source_says_otherwise_than_is_flagged_with_that_sour
     generator, knowledge_base
 ):
     said = "Water damage is covered by the warranty [1]."
-    engine = Assistant(
-        SaysGenerator(generator, said),
-        knowledge_base,
-        top_k=3,
-        min_score=MIN_SCORE,
-        abstain_message="Not in the docs.",
-    )
+    engine = saying(generator, knowledge_base, said)
     question = "Is water damage covered by the warranty?"
     answer = engine.answer(question, mode="rag")
     warranty = next(source for source in answer.sources if source.source.endswith("warranty.md"))

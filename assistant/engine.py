@@ -8,10 +8,10 @@
                  instead of fine-tuning)
     fewshot+rag  those examples and the retrieved sources
 
-`answer()` returns the whole answer (the stream, gathered); `stream()` returns an `AnswerStream` to iterate
-for text pieces, whose `.answer` is set once the text is complete. The model's text goes through the answer
-filter (answer_filter.py: no fences, control tokens, loops or citations of sources not shown; decoding stops
-where it ends the answer), and the sources the answer cites are marked. The assistant abstains (abstention.py)
+`answer()` returns the whole answer; `stream()` returns an `AnswerStream` to iterate for text pieces, whose
+`.answer` is set once the text is complete. Both pass the model's text through the same filter
+(answer_filter.py: no fences, control tokens, loops or citations of sources not shown; a stream stops
+decoding where it ends the answer), and the sources the answer cites are marked. The assistant abstains (abstention.py)
 when a retrieval mode's sources are all below the relevance or coverage threshold (then without calling the
 model) or when the model's answer declines or is empty; an abstaining answer says so and names the nearest
 documents, which are its sources. An answer the model wrote from sources ends with a quote of its top source,
@@ -44,7 +44,7 @@ from assistant.answer import (
     uses_retrieval,
     uses_transcripts,
 )
-from assistant.answer_filter import AnswerFilter, mark_cited, stop_strings
+from assistant.answer_filter import AnswerFilter, clean, mark_cited, stop_strings
 from assistant.availability import no_examples, unavailable
 from assistant.contradiction import contradictions
 from assistant.decoding import StopDecoding, Usage
@@ -182,13 +182,24 @@ class Assistant:
         sampling: Sampling | None = None,
     ) -> Answer:
         """`sampling` overrides the generator's decoding settings for this answer (an API request's). The
-        answer is streamed and gathered: a whole answer is word for word a streamed one, token counts and the
-        time of its first token included, and both stop decoding where the answer ends (`_stream`)."""
-        stream = self.stream(question, history, mode, adapter, sampling)
-        for _piece in stream:
-            pass
-        assert stream.answer is not None  # iterating to the end sets it
-        return stream.answer
+        model's whole completion in one call: a stream would stop decoding where the filter ends the answer
+        (`_stream`), but on the transformers backend its worker thread and streamer cost more per answer
+        (`bench/bench_generation.py`) than the tokens after a rare loop. The text is the stream's."""
+        request = self._request(question, mode, adapter)
+        answer, prompt = self._prepare(request, history, self._answer_tokens(sampling))
+        if prompt is None:
+            return answer
+        generating = time.perf_counter()
+        completion = self.generator.complete(
+            prompt.messages, adapter=request.adapter, sampling=self._with_stops(sampling)
+        )
+        answer.text = clean(completion.text, len(prompt.sources), self.generator.special_tokens)
+        self._conclude(answer, question)
+        # Without streaming the whole text arrives at once: that is this client's time to first token.
+        self._finish(
+            answer, request, completion.usage, first_token=time.perf_counter(), decode_from=generating
+        )
+        return answer
 
     def stream(
         self,

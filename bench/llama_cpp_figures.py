@@ -13,7 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from assistant.answer import MODES
+from assistant.answer import CORE_MODES as MODES
 from assistant.builders import build_assistant, build_generator, default_adapter, gguf_base_model
 from assistant.generation import Sampling
 from core.settings import Settings, override

@@ -1,11 +1,12 @@
-"""Early stop benchmark: answers whose decoding stops where the answer filter ends them, against the same
-engine decoding every answer to its token limit first, on the same questions in the same run.
+"""Early stop benchmark: streamed answers whose decoding stops where the answer filter ends them, against the
+same engine decoding every answer to its token limit first, on the same questions in the same run.
 
     python bench/bench_early_stop.py [--questions 16] [--tokens 256]
 
 With the packaged SmolLM2-135M-Instruct served by llama.cpp (the default backend) and the sample documents
 indexed with the packaged embedding model, it asks the first `--questions` `doc` questions of
-data/eval/questions.jsonl in rag mode (the mode whose answers loop most often), at the app's answer length.
+data/eval/questions.jsonl in rag mode (the mode whose answers loop most often), streamed as the app asks them,
+at the app's answer length.
 The baseline is the engine as it was: the model decodes until it stops or reaches the limit, then the filter
 cuts the answer (a closing fence, a control token, a repeat, a loop). Both give the same text (checked);
 runs are interleaved question by question, each side asking first half the time (the second ask of a
@@ -74,7 +75,7 @@ def main() -> None:
         early = build_assistant(settings)
         baseline = copy.copy(early)
         baseline.generator = DecodesToTheEnd(early.generator)
-        early.answer(questions[0], mode="rag")  # warm-up: llama.cpp started, models loaded
+        "".join(early.stream(questions[0], mode="rag"))  # warm-up: llama.cpp started, models loaded
         times = {"early": 0.0, "baseline": 0.0}
         tokens = {"early": 0, "baseline": 0}
         for index, question in enumerate(questions):
@@ -83,10 +84,10 @@ def main() -> None:
             # The second of two asks finds its prompt in llama.cpp's cache: each side goes first half the time.
             for name, assistant in order if index % 2 == 0 else order[::-1]:
                 started = time.perf_counter()
-                answer = assistant.answer(question, mode="rag")
+                stream = assistant.stream(question, mode="rag")
+                texts[name] = "".join(stream)
                 times[name] += time.perf_counter() - started
-                tokens[name] += answer.completion_tokens
-                texts[name] = answer.text
+                tokens[name] += stream.answer.completion_tokens
             assert texts["early"] == texts["baseline"], (question, texts)
         print(
             f"{len(questions)} rag answers, limit {args.tokens} tokens: decoding to the end "

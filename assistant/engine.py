@@ -10,8 +10,8 @@
 
 `answer()` returns the whole answer; `stream()` returns an `AnswerStream` to iterate for text pieces, whose
 `.answer` is set once the text is complete. Both pass the model's text through the same filter
-(answer_filter.py: no fences, control tokens, loops or citations of sources not shown; a stream stops
-decoding where it ends the answer), and the sources the answer cites are marked. The assistant abstains (abstention.py)
+(answer_filter.py: no fences, control tokens, loops or citations of sources not shown; a stream stops decoding
+where it ends the answer), and the sources the answer cites are marked. The assistant abstains (abstention.py)
 when a retrieval mode's sources are all below the relevance or coverage threshold (then without calling the
 model) or when the model's answer declines or is empty; an abstaining answer says so and names the nearest
 documents, which are its sources. An answer the model wrote from sources ends with a quote of its top source,
@@ -184,7 +184,8 @@ class Assistant:
         """`sampling` overrides the generator's decoding settings for this answer (an API request's). The
         model's whole completion in one call: a stream would stop decoding where the filter ends the answer
         (`_stream`), but on the transformers backend its worker thread and streamer cost more per answer
-        (`bench/bench_generation.py`) than the tokens after a rare loop. The text is the stream's."""
+        (`bench/bench_generation.py`) than the tokens after a rare loop. Its text is what a stream of the same
+        answer shows."""
         request = self._request(question, mode, adapter)
         answer, prompt = self._prepare(request, history, self._answer_tokens(sampling))
         if prompt is None:

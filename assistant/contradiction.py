@@ -54,10 +54,12 @@ def contradictions(answer: str, sources: Sequence[Source]) -> list[Contradiction
     """The answer's sentences that state, without negating them, words a shown source sentence about the
     same thing negates; the first such source sentence for each, in the order of the answer."""
     negating = [
-        (source.number, sentence, denied)
+        (source.number, sentence, denied, said)
         for source in sources
         for sentence in sentences(_MARKDOWN.sub("", source.text))
-        for denied in _denied(sentence)
+        for plain in (_expanded(sentence),)
+        for said in (content_words(plain),)
+        for denied in _denied(plain)
     ]
     found: list[Contradiction] = []
     for sentence in sentences(answer):
@@ -65,8 +67,8 @@ def contradictions(answer: str, sources: Sequence[Source]) -> list[Contradiction
         if _HEDGED.search(plain) or plain.rstrip().endswith("?"):
             continue  # it negates or asks something itself: whether that is the same is beyond a word check
         stated = content_words(plain)
-        for number, source_sentence, denied in negating:
-            if _contradicts(stated, denied, content_words(_expanded(source_sentence))):
+        for number, source_sentence, denied, said in negating:
+            if _contradicts(stated, denied, said):
                 found.append(Contradiction(sentence, number, source_sentence))
                 break
     return found
@@ -88,9 +90,9 @@ def _in_a_row(part: tuple[str, ...], words: list[str]) -> bool:
     return any(tuple(words[start : start + size]) == part for start in range(len(words) - size + 1))
 
 
-def _denied(sentence: str) -> list[tuple[str, ...]]:
-    """The content words each negation of `sentence` denies, in order, those of at least MIN_DENIED_WORDS."""
-    plain = _expanded(sentence)
+def _denied(plain: str) -> list[tuple[str, ...]]:
+    """The content words each negation of the `_expanded` sentence `plain` denies, in order, those of at least
+    MIN_DENIED_WORDS."""
     denied = []
     for negation in _NEGATOR.finditer(plain):
         rest = plain[negation.end() :]

@@ -253,11 +253,10 @@ class Assistant:
         added = self._conclude(answer, request.question)
         if added:
             yield added
-        if first_token is None:  # no text at all: its time to first token is its whole time
-            first_token = time.perf_counter()
-            self._finish(answer, request, usage, first_token=first_token, decode_from=generating)
-        else:
-            self._finish(answer, request, usage, first_token=first_token, decode_from=first_token)
+        # No text at all: its time to first token is its whole time, its tokens counted over all of it.
+        decode_from = generating if first_token is None else first_token
+        first_token = first_token or time.perf_counter()
+        self._finish(answer, request, usage, first_token=first_token, decode_from=decode_from)
         return answer
 
     def build_prompt(

@@ -2,7 +2,8 @@
 
 A small model asked something its sources do not answer rarely says so; it states a plausible date, price or
 count instead. A number is the one kind of claim that can be checked cheaply and without a model: it is in
-the text the model was shown, or the model made it up. The engine uses this to flag the sentences that state
+the text the model was shown, or the model made it up. So is its unit: "runs 2 hours on battery" is made up
+where the sources hold "2" only as "2 business days". The engine uses this to flag the sentences that state
 such figures as unverified; an answer whose other sentences say nothing about the question is an abstention.
 The evaluation's reward counts invented figures too.
 
@@ -38,31 +39,100 @@ _LIST_MARKER = re.compile(r"^\s*\d{1,2}[.)](?:\s|$)", re.MULTILINE)
 _CERTAINTY = re.compile(r"\b\d{1,3}\s?(?:%|per ?cent)\s+(?:sure|certain|confident|positive)\b", re.IGNORECASE)
 
 
+# Units a figure is stated in: time, data, rate, frequency, length, weight, power, share. A number its sources
+# hold only in another unit ("runs 2 hours" where they say "2 business days") is a claim they do not back.
+# Single letters ("6 A", "7 m") are left out: in lower-case prose they are words ("Wi-Fi 6 a ...").
+_UNIT_GROUPS = (
+    "second minute hour day week month year",  # time
+    "kb mb gb tb kbps mbps gbps gbe",  # data and rate
+    "hz khz mhz ghz",  # frequency
+    "mm cm km inch ft foot feet mile metre meter",  # length
+    "kg lb watt volt mah",  # weight and power
+    "percent %",  # share
+)
+_UNITS = frozenset(unit for group in _UNIT_GROUPS for unit in group.split())
+_STATED_IN = re.compile(r"(\d+(?:[.,]\d+)*)\s?(?:-\s?)?(%|[^\W\d_]+)")  # "2 hours", "3-hour", "2.4GHz"
+# What may stand between a source's number and its unit: a range's other end ("1-2 business days", "3 to 5
+# days"), then up to two more words ("30 calendar days", "128 connected devices").
+_RANGE_END = re.compile(r"\s?(?:[-\u2013]|to|or|and)\s?\d+(?:[.,]\d+)*")
+_UNIT_WORDS = re.compile(r"%|[^\W\d_]+")
+_UNIT_REACH = 3  # words after a source's number that may name its unit
+
+
 def figures(text: str) -> list[str]:
     """The numbers of `text` in a canonical form ("1,000" and "1000" agree; "$14.95" gives "14.95"),
     citation markers like `[2]`, list numbering and the speaker's certainty ("99% sure") left out, in
     order of appearance, each once."""
-    text = _CERTAINTY.sub(" ", _LIST_MARKER.sub("", _CITATION.sub(" ", text)))
-    found = (_canonical(match) for match in _NUMBER.findall(text))
+    found = (_canonical(match) for match in _NUMBER.findall(_checkable(text)))
     return list(dict.fromkeys(found))
 
 
+def _checkable(text: str) -> str:
+    """`text` less citation markers, list numbering and the speaker's certainty."""
+    return _CERTAINTY.sub(" ", _LIST_MARKER.sub("", _CITATION.sub(" ", text)))
+
+
+def _unit(word: str) -> str | None:
+    """`word` as a key of `_UNITS` ("Hours" -> "hour", "inches" -> "inch"), else None."""
+    word = word.lower()
+    for key in (word, word[:-1] if word.endswith("s") else "", word[:-2] if word.endswith("es") else ""):
+        if key in _UNITS:
+            return key
+    return None
+
+
+def _held_quantities(text: str) -> set[str]:
+    """The keys of the quantities a source or question holds: each number with every unit among the
+    `_UNIT_REACH` words after it (past a range's other end) before the next number."""
+    text = _checkable(text)
+    held: set[str] = set()
+    for match in _NUMBER.finditer(text):
+        after = text[match.end() :]
+        if (range_end := _RANGE_END.match(after)) is not None:
+            after = after[range_end.end() :]
+        before_next = re.split(r"\d", after, maxsplit=1)[0]
+        for word in _UNIT_WORDS.findall(before_next)[:_UNIT_REACH]:
+            if (unit := _unit(word)) is not None:
+                held.add(f"{_canonical(match.group())} {unit}")
+    return held
+
+
+def quantities(text: str) -> dict[str, str]:
+    """The figures of `text` stated in a unit, each as its key ("2 hour") and as first written ("2-hours"
+    gives "3 hour": "3-hour"), cleaned as `figures` cleans."""
+    found: dict[str, str] = {}
+    for match in _STATED_IN.finditer(_checkable(text)):
+        if (unit := _unit(match.group(2))) is not None:
+            found.setdefault(f"{_canonical(match.group(1))} {unit}", match.group(0))
+    return found
+
+
 def invented_figures(answer: str, shown: Iterable[str], question: str = "") -> list[str]:
-    """The figures of `answer` found in none of the `shown` texts (the sources) and not in the question."""
+    """The figures of `answer` found in none of the `shown` texts (the sources) and not in the question, then
+    those they hold only in another unit, as the answer writes them ("2 hours" where they say "2 days")."""
     known = set(figures(question))
+    known_quantities = _held_quantities(question)
     for text in shown:
         known.update(figures(text))
-    return [figure for figure in figures(answer) if figure not in known]
+        known_quantities |= _held_quantities(text)
+    invented = [figure for figure in figures(answer) if figure not in known]
+    for key, written in quantities(answer).items():
+        if key not in known_quantities and key.split(" ")[0] in known:
+            invented.append(written)
+    return invented
 
 
 def split_unverified(answer: str, invented: Sequence[str]) -> tuple[list[str], str]:
     """(the sentences of `answer` stating one of the `invented` figures, the other sentences joined by a
     space): the claims no source backs, and the rest of the answer."""
-    unknown = set(invented)
+    written = set(invented)
+    unknown = written | {key for key, as_written in quantities(answer).items() if as_written in written}
     unverified: list[str] = []
     rest: list[str] = []
     for sentence in sentences(answer):
-        (unverified if unknown.intersection(figures(sentence)) else rest).append(sentence)
+        (unverified if unknown.intersection([*figures(sentence), *quantities(sentence)]) else rest).append(
+            sentence
+        )
     return unverified, " ".join(rest)
 
 

@@ -341,7 +341,8 @@ class AssistantSettings(Section):
     flag_invented_figures: bool = Field(
         True,
         description="In an answer written from sources, the sentences stating a number none of them holds "
-        "are flagged unverified under it; when the rest says nothing about the question, it is an abstention.",
+        "(or holds only in another unit: '2 hours' where they say '2 days') are flagged unverified under it; "
+        "when the rest says nothing about the question, it is an abstention.",
     )
     flag_contradictions: bool = Field(
         True,

@@ -42,6 +42,31 @@ def test_numbers_in_neither_sources_nor_question_are_invented():
     assert invented_figures("1. Unplug it.\n2. Wait 30 days.\n3.", [SOURCE]) == []
 
 
+def test_a_figure_its_sources_hold_only_in_another_unit_is_invented_as_written():
+    # The sources hold "2" (of "1-2 business days") and "30" but never "2 hours" or "30 GB".
+    assert invented_figures("It runs for 2 hours on battery.", [SOURCE]) == ["2 hours"]
+    assert invented_figures("A 3-hour battery and 30 GB of storage.", ["Up to 3 people, 30 days."]) == [
+        "3-hour",
+        "30 GB",
+    ]
+    # A unit a few words after the source's number, or after a range's other end, is that number's unit.
+    assert invented_figures("Express takes 1 day or 2 days; returns 30 days.", [SOURCE]) == []
+    assert invented_figures("It takes 3 days, maybe 5 days.", ["Allow 3 to 5 working days."]) == []
+    # The question's own quantities are not invented by repeating them.
+    assert invented_figures("At 25 degrees it is fine.", ["Up to 25 units."], "it's 25 degrees here") == []
+    # A single letter after a number is a word, not a unit ("Wi-Fi 6 a ...").
+    assert invented_figures("Wi-Fi 6 a router.", ["Wi-Fi 6 support."]) == []
+
+
+def test_the_sentence_stating_a_quantity_in_another_unit_is_split_from_the_rest():
+    answer = "Express costs $14.95. It runs for 2 hours on battery."
+    invented = invented_figures(answer, [SOURCE])
+    assert split_unverified(answer, invented) == (
+        ["It runs for 2 hours on battery."],
+        "Express costs $14.95.",
+    )
+
+
 def test_the_speakers_certainty_is_not_a_figure_but_a_share_it_states_is():
     assert invented_figures("I'm 99% sure it ships within 1-2 business days.", [SOURCE]) == []
     assert invented_figures("I am 100 percent certain: $14.95.", [SOURCE]) == []

@@ -21,11 +21,13 @@ from assistant.fewshot_store import (
     build_store,
     read_manifest,
 )
+from assistant.ranked_retrieval import RankedRetrieval
 from assistant.storage import Storage
 from core.device import resolve_device
-from core.settings import Settings
+from core.settings import Settings, override
 from ingest.embeddings import Embedder, SentenceTransformerEmbedder
-from ingest.knowledge_base import KnowledgeBase
+from ingest.knowledge_base import KnowledgeBase, KnowledgeBaseError
+from ingest.manifest import load_manifest
 
 if TYPE_CHECKING:  # torch and transformers load only when a generator is built
     from assistant.generation import Generator
@@ -46,14 +48,20 @@ def build_embedder(settings: Settings) -> Embedder:
 
 
 def open_knowledge_base(
-    settings: Settings, *, embedder: Embedder | None = None, with_model: bool = True, read_only: bool = False
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    with_model: bool = True,
+    read_only: bool = False,
+    directory: Path | None = None,
 ) -> KnowledgeBase:
-    """The knowledge base in `settings.index_dir`; `with_model=False` skips loading the embedding model
-    (enough to list and remove documents); `read_only=True` writes nothing (works on read-only storage)."""
+    """The knowledge base in `settings.index_dir` (or `directory`); `with_model=False` skips loading the
+    embedding model (enough to list and remove documents); `read_only=True` writes nothing (works on
+    read-only storage)."""
     if embedder is None and with_model:
         embedder = build_embedder(settings)
     return KnowledgeBase(
-        settings.index_dir,
+        directory or settings.index_dir,
         embedder,
         chunk_tokens=settings.chunking.chunk_tokens,
         overlap_tokens=settings.chunking.overlap_tokens,
@@ -67,6 +75,22 @@ def open_knowledge_base(
         duplicate_similarity=settings.retrieval.duplicate_similarity,
         max_chunks_per_document=settings.retrieval.max_chunks_per_document,
     )
+
+
+def open_ranking_index(settings: Settings) -> KnowledgeBase | None:
+    """The index `retrieval.ranking_index` names, read-only, with the embedding model it was built with;
+    None when the setting is empty."""
+    folder = settings.retrieval.ranking_index
+    if folder is None:
+        return None
+    manifest = load_manifest(folder)
+    if manifest is None:
+        raise KnowledgeBaseError(
+            f"retrieval.ranking_index {folder}: no index there; ingest the documents into another --home "
+            "with the tuned embedding model and give that home's index folder"
+        )
+    tuned = override(settings, **{"embedding.model": manifest.embedding_model})
+    return open_knowledge_base(tuned, read_only=True, directory=folder)
 
 
 def has_documents(settings: Settings) -> bool:
@@ -240,6 +264,7 @@ def build_assistant(
     held_out: Sequence[str] = (),
     embedder: Embedder | None = None,
     examples: ExamplesOnFirstUse | None = None,
+    ranking: KnowledgeBase | None = None,
 ) -> Assistant:
     """The facade, complete: the generator, the retriever and the adapter tuned modes use (the rule in
     adapter_choice.py), for the CLI, the API and the app alike.
@@ -249,14 +274,20 @@ def build_assistant(
     rag modes run once it has documents. Without one, the home's knowledge base is opened when it has
     documents; `retrieval=False` skips it (and its embedding model) for base/tuned only. The fewshot modes'
     examples load on first use (with `embedder` when given, to share one model; `examples` hands in the
-    caller's cached ones); `held_out` questions (an evaluation's) are never shown."""
+    caller's cached ones); `held_out` questions (an evaluation's) are never shown. With
+    `retrieval.ranking_index` set, that index orders the chunks and the knowledge base judges relevance
+    (assistant/ranked_retrieval.py); `ranking` hands in the caller's cached copy of it."""
     if knowledge_base is None and retrieval and has_documents(settings):
         knowledge_base = open_knowledge_base(settings)
+    if knowledge_base is None:
+        ranking = None
+    elif ranking is None:
+        ranking = open_ranking_index(settings)
     options = settings.assistant
     thresholds = abstention_thresholds(settings)
     return Assistant(
         generator or build_generator(settings),
-        knowledge_base,
+        knowledge_base if ranking is None else RankedRetrieval(knowledge_base, ranking),
         top_k=options.top_k,
         min_score=thresholds.score,
         min_coverage=thresholds.coverage,
@@ -272,6 +303,7 @@ def build_assistant(
         precedent_min_similarity=precedent_threshold(settings),
         examples=examples or build_examples(settings, embedder=embedder, held_out=held_out),
         fewshot_k=options.fewshot_k,
+        judge=None if ranking is None else knowledge_base,
     )
 
 

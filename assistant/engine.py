@@ -127,9 +127,13 @@ class Assistant:
         precedent_min_similarity: float | None = None,
         examples: ExamplePicker | None = None,
         fewshot_k: int = 3,
+        judge: Retriever | None = None,
     ) -> None:
         self.generator = generator
         self._retriever = retriever
+        # What decides whether anything retrieved is relevant (the thresholds are calibrated on it); None:
+        # the retriever itself. With one, the retriever's own ranking is shown whenever the judge finds some.
+        self._relevance_judge = judge
         self.examples = examples
         self.fewshot_k = fewshot_k
         self.top_k = top_k
@@ -422,12 +426,16 @@ class Assistant:
         if uses_retrieval(request.mode):
             assert self._retriever is not None  # checked in _request
             found = self._retriever.search(query, self.top_k)
-            hits = relevant(found, self.min_score)
+            judge = self._relevance_judge or self._retriever
+            judged = found if self._relevance_judge is None else judge.search(query, self.top_k)
+            hits = relevant(judged, self.min_score)
             unknown: tuple[str, ...] = ()
             if hits and self.min_coverage > 0:
-                coverage = self._retriever.coverage(query, found)
+                coverage = judge.coverage(query, judged)
                 if coverage.share < self.min_coverage:
                     hits, unknown = [], coverage.unknown
+            if hits and self._relevance_judge is not None:
+                hits = list(found)
             retrieved = time.perf_counter()
             answer.timings.retrieval_ms = _ms(request.started, retrieved)
             if not hits:

@@ -108,6 +108,15 @@ class RetrievalSettings(Section):
         "the rest are reported.",
     )
     calibration_seed: int = Field(13, description="Seed of the calibration/report split of the questions.")
+    ranking_index: Path | None = Field(
+        None,
+        description="An index folder holding the same documents, built with an embedding model tuned on the "
+        "team's data (`tunedesk tune-embedder`, then `ingest` and `calibrate-search` in another --home: give "
+        "that home's `index` folder). It orders the chunks answers show; this home's own index still decides "
+        "whether any is relevant (abstention and `calibrate` read it), since a model tuned to draw support "
+        "questions close to chunks draws unanswerable ones close too. Used only while both hold the same "
+        "documents.",
+    )
 
 
 class EmbedderTuningSettings(Section):

@@ -225,3 +225,24 @@ def test_search_explain_shows_each_channels_rank_and_score(built):
     assert hits[0]["fused"] > hits[-1]["fused"]
     plain = json.loads(_run(home, "search", "hardware faults warranty years", "--json").stdout)
     assert "dense_rank" not in plain[0]
+
+
+def test_search_ranks_with_the_ranking_index_only_while_it_holds_the_same_documents(
+    tmp_path, built, monkeypatch
+):
+    home, folder = built
+    ranking_home = tmp_path / "ranking"
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    (partial / "returns.md").write_text(DOCS["returns.md"], encoding="utf-8")
+    assert _run(ranking_home, "ingest", str(partial)).exit_code == 0
+    monkeypatch.setenv("TUNEDESK_RETRIEVAL__RANKING_INDEX", str(ranking_home / "index"))
+    stale = _run(home, "search", "return an opened router", "-k", "1")
+    assert stale.exit_code == 0 and "holds other documents; ranked by the knowledge base" in stale.stderr
+    assert _run(tmp_path / "ranking-all", "ingest", str(folder)).exit_code == 0
+    monkeypatch.setenv("TUNEDESK_RETRIEVAL__RANKING_INDEX", str(tmp_path / "ranking-all" / "index"))
+    same = _run(home, "search", "return an opened router", "-k", "1")
+    assert same.exit_code == 0 and "holds other documents" not in same.stderr and "returns.md" in same.stdout
+    monkeypatch.setenv("TUNEDESK_RETRIEVAL__RANKING_INDEX", str(tmp_path / "nowhere"))
+    missing = _run(home, "search", "return an opened router")
+    assert missing.exit_code != 0 and "retrieval.ranking_index" in missing.stderr

@@ -21,6 +21,7 @@ from assistant.builders import (
     fewshot_unavailable,
     has_documents,
     open_knowledge_base,
+    open_ranking_index,
     open_storage,
 )
 from assistant.engine import Assistant
@@ -80,6 +81,11 @@ def knowledge_base(current: Settings) -> KnowledgeBase:
     return _knowledge_base(_key(current), current)
 
 
+@st.cache_resource(show_spinner="Loading the ranking index…")
+def _ranking_index(key: str, _settings: Settings) -> KnowledgeBase | None:
+    return open_ranking_index(_settings)
+
+
 def storage(current: Settings) -> Storage:
     return _storage(_key(current), current)
 
@@ -129,6 +135,7 @@ def assistant(current: Settings) -> Assistant:
         current,
         generator=_generator(_key(current), names, current),
         knowledge_base=knowledge_base(current) if has_documents(current) else None,
+        ranking=_ranking_index(_key(current), current) if has_documents(current) else None,
         retrieval=False,
         examples=_examples(_key(current), fewshot_store_version(current), current),
     )

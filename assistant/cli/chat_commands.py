@@ -17,10 +17,11 @@ import typer
 from assistant.answer import MODES, Answer, Mode, uses_adapter, uses_retrieval
 from assistant.builders import build_assistant, open_storage, unavailable_reason
 from assistant.cli.context import fail, settings_of
-from assistant.engine import AssistantError
+from assistant.engine import Assistant, AssistantError
 from assistant.generation import GenerationError
 from assistant.prompts import PromptTooLongError
 from core.settings import Settings
+from ingest.knowledge_base import KnowledgeBaseError
 
 ModeOption = Annotated[
     str, typer.Option("--mode", "-m", help="base, rag, tuned, tuned+rag, fewshot or fewshot+rag.")
@@ -65,7 +66,7 @@ def ask(
     problem = unavailable_reason(settings, chosen)
     if problem:
         fail(problem)
-    assistant = build_assistant(settings, retrieval=uses_retrieval(chosen))
+    assistant = _build(settings, retrieval=uses_retrieval(chosen))
     try:
         if as_json:
             typer.echo(json.dumps(assistant.answer(question, mode=chosen).to_dict(), indent=2))
@@ -93,7 +94,7 @@ def compare(
     runnable = [mode for mode in MODES if not problems[mode]]
     if not runnable:
         fail("; ".join(problem for problem in problems.values() if problem))
-    assistant = build_assistant(settings, retrieval=any(uses_retrieval(mode) for mode in runnable))
+    assistant = _build(settings, retrieval=any(uses_retrieval(mode) for mode in runnable))
     results: dict[str, Answer | str] = {}
     for mode in MODES:
         try:
@@ -122,7 +123,7 @@ def chat(
     problem = unavailable_reason(settings, current)
     if problem:
         fail(problem)
-    assistant = build_assistant(settings)
+    assistant = _build(settings)
     storage = open_storage(settings)
     conversation = storage.new_conversation()
     history: list[dict[str, str]] = []
@@ -162,6 +163,14 @@ def chat(
         assert last is not None
         storage.add_exchange(conversation, line, last)
         history += [{"role": "user", "content": line}, {"role": "assistant", "content": last.text}]
+
+
+def _build(settings: Settings, *, retrieval: bool = True) -> Assistant:
+    """The assistant, or a one-line error when its knowledge base or ranking index cannot be opened."""
+    try:
+        return build_assistant(settings, retrieval=retrieval)
+    except KnowledgeBaseError as error:
+        fail(str(error))
 
 
 def _check_adapter(settings: Settings, adapter: str | None) -> None:

@@ -15,8 +15,9 @@ from typing import Annotated
 
 import typer
 
-from assistant.builders import open_knowledge_base
+from assistant.builders import open_knowledge_base, open_ranking_index
 from assistant.cli.context import EXIT_INPUT_FAILED, EXIT_OK, EXIT_USAGE, fail, settings_of
+from assistant.ranked_retrieval import same_documents
 from ingest.document import printable
 from ingest.knowledge_base import KnowledgeBase, KnowledgeBaseError, SearchHit, UnknownDocumentError
 from ingest.manifest import IncompatibleIndexError
@@ -89,8 +90,9 @@ def search(
                 f"the knowledge base in {knowledge_base.directory} is empty; add documents with `tunedesk ingest PATH`"
             )
         try:
-            hits = knowledge_base.search(query, k)
-            coverage = knowledge_base.coverage(query, hits) if explain and not as_json else None
+            searcher = _ranking(ctx, knowledge_base) or knowledge_base
+            hits = searcher.search(query, k)
+            coverage = searcher.coverage(query, hits) if explain and not as_json else None
         except KnowledgeBaseError as error:
             fail(str(error))
     if as_json:
@@ -254,6 +256,22 @@ def _open(ctx: typer.Context, *, with_model: bool = True, read_only: bool = Fals
             "or a local sentence-transformers folder",
             EXIT_USAGE,
         )
+
+
+def _ranking(ctx: typer.Context, knowledge_base: KnowledgeBase) -> KnowledgeBase | None:
+    """The index `retrieval.ranking_index` names when it holds the knowledge base's documents (answers are
+    ranked by it then); None without one, with a note on stderr when it holds others."""
+    ranking = open_ranking_index(settings_of(ctx))
+    if ranking is None:
+        return None
+    if not same_documents(knowledge_base.documents(), ranking.documents()):
+        typer.echo(
+            f"note: the ranking index {printable(str(ranking.directory))} holds other documents; "
+            "ranked by the knowledge base instead",
+            err=True,
+        )
+        return None
+    return ranking
 
 
 def _excerpt(text: str, limit: int = 240) -> str:

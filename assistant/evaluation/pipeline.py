@@ -29,7 +29,9 @@ from assistant.evaluation.questions import QuestionsError, load_questions, strat
 from assistant.evaluation.report import write_run
 from assistant.evaluation.runner import AnswerProgress, run_questions
 from assistant.evaluation.summary import summarise_by_kind, summarise_modes
+from assistant.ranked_retrieval import RankedRetrieval
 from core.settings import Settings, override
+from ingest.manifest import load_manifest
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,8 @@ def evaluate(
     records = run_questions(assistant, chosen, modes, adapter=adapter, progress=progress, on_answer=on_answer)
     results: dict[str, Any] = {
         "created": created.isoformat(timespec="seconds"),
-        "setup": _setup(settings, questions_file, len(questions), len(chosen), adapter),
+        "setup": _setup(settings, questions_file, len(questions), len(chosen), adapter)
+        | _ranking_setup(settings, assistant.retriever),
         "modes": summarise_modes(records, modes),
         "by_kind": summarise_by_kind(records, modes),
         "held_out": _held_out(settings, questions_file, records, modes),
@@ -127,6 +130,20 @@ def _setup(
         "quote_sentences": settings.assistant.quote_sentences,
         # None: no past exchange is shown (switched off, or the home has no example store).
         "precedent_min_similarity": precedent_threshold(settings),
+    }
+
+
+def _ranking_setup(settings: Settings, retriever: object) -> dict[str, Any]:
+    """Which index ranked the chunks: the ranking index (and its embedding model) or the knowledge base."""
+    folder = settings.retrieval.ranking_index
+    if folder is None or not isinstance(retriever, RankedRetrieval):
+        return {"ranked_by": "knowledge base"}
+    manifest = load_manifest(folder)
+    return {
+        "ranked_by": "ranking index"
+        if retriever.ranking_in_use()
+        else "knowledge base (ranking index stale)",
+        "ranking_embedding_model": manifest.embedding_model if manifest else None,
     }
 
 

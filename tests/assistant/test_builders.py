@@ -61,3 +61,23 @@ def test_a_knowledge_base_handed_in_empty_serves_the_rag_modes_once_it_has_docum
     answer = assistant.answer(QUESTION, mode="rag")
     assert answer.sources and answer.sources[0].title == "Returns policy"
     knowledge_base.close()
+
+
+def test_a_ranking_index_ranks_and_the_homes_knowledge_base_judges(full_home, ingested_home, generator):
+    from assistant.ranked_retrieval import RankedRetrieval
+
+    settings = load_settings(
+        home=full_home, device="cpu", **{"retrieval.ranking_index": ingested_home / "index"}
+    )
+    assistant = build_assistant(settings, generator=generator)
+    assert isinstance(assistant.retriever, RankedRetrieval) and assistant.retriever.ranking_in_use()
+    assert assistant.retriever.judge.directory == settings.index_dir
+    assert assistant.answer(QUESTION, mode="rag").sources
+
+
+def test_a_ranking_index_that_is_not_there_is_a_clear_error(home, tmp_path, generator, knowledge_base):
+    from ingest.knowledge_base import KnowledgeBaseError
+
+    settings = load_settings(home=home, device="cpu", **{"retrieval.ranking_index": tmp_path / "nowhere"})
+    with pytest.raises(KnowledgeBaseError, match=r"retrieval.ranking_index .*nowhere: no index there"):
+        build_assistant(settings, generator=generator, knowledge_base=knowledge_base)

@@ -27,6 +27,7 @@ from assistant.builders import (
 from assistant.engine import Assistant
 from assistant.fewshot_store import ExamplesOnFirstUse
 from assistant.generation import Generator
+from assistant.ranked_retrieval import same_documents
 from assistant.storage import Storage
 from core.settings import Settings, SettingsError, load_settings
 from finetune.adapters import AdapterInfo, list_adapters
@@ -84,6 +85,15 @@ def knowledge_base(current: Settings) -> KnowledgeBase:
 @st.cache_resource(show_spinner="Loading the ranking index…")
 def _ranking_index(key: str, _settings: Settings) -> KnowledgeBase | None:
     return open_ranking_index(_settings)
+
+
+def ranking_index_in_use(current: Settings) -> bool | None:
+    """Whether the ranking index (`retrieval.ranking_index`) orders answers now: True while it holds the
+    knowledge base's documents, False while it holds others, None without one."""
+    ranking = _ranking_index(_key(current), current)
+    if ranking is None:
+        return None
+    return same_documents(knowledge_base(current).documents(), ranking.documents())
 
 
 def storage(current: Settings) -> Storage:

@@ -80,3 +80,35 @@ def test_password_gate(use_empty_home, monkeypatch, app):
     page.text_input[0].set_value("s3cret")
     page.button[0].click().run()
     assert page.file_uploader  # unlocked for this session
+
+
+def test_the_page_says_which_index_ranks_answers(use_empty_home, tmp_path, monkeypatch, app):
+    from typer.testing import CliRunner
+
+    from assistant.cli.app import app as cli
+
+    page = app("documents")
+    page.file_uploader[0].set_value([GOOD])
+    page.button[0].click().run()
+    assert set(documents_in_index()) == {"Shipping"}
+
+    def ranking_home(name: str, files: dict[str, bytes]):
+        docs = tmp_path / f"{name}-docs"
+        docs.mkdir()
+        for file_name, data in files.items():
+            (docs / file_name).write_bytes(data)
+        home = tmp_path / name
+        result = CliRunner().invoke(cli, ["--home", str(home), "--device", "cpu", "ingest", str(docs)])
+        assert result.exit_code == 0, result.output
+        return home / "index"
+
+    other = ranking_home("other", {"returns.md": b"# Returns\n\nReturns are free within 30 days.\n"})
+    monkeypatch.setenv("TUNEDESK_RETRIEVAL__RANKING_INDEX", str(other))
+    page = app("documents")
+    assert any("holds other documents than this knowledge base" in item.value for item in page.warning)
+
+    same = ranking_home("same", {GOOD[0]: GOOD[1]})
+    monkeypatch.setenv("TUNEDESK_RETRIEVAL__RANKING_INDEX", str(same))
+    page = app("documents")
+    assert not page.warning
+    assert any("Answers are ranked by the ranking index" in item.value for item in page.caption)

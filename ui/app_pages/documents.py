@@ -4,6 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from core.settings import Settings
 from ingest.knowledge_base import KnowledgeBase, KnowledgeBaseError
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.uploads import FileResult, Upload, ingest_uploads, reindex, remove_document
@@ -80,6 +81,27 @@ def document_list(knowledge_base: KnowledgeBase, state: SessionState, folder: Pa
         st.rerun()
 
 
+def ranking_notice(current: Settings) -> None:
+    """Which index orders answers, when a ranking index is configured (README: the tuned embedding model)."""
+    try:
+        in_use = resources.ranking_index_in_use(current)
+    except KnowledgeBaseError as error:
+        st.error(str(error))
+        return
+    folder = current.retrieval.ranking_index
+    if in_use:
+        st.caption(
+            f"Answers are ranked by the ranking index in `{folder}` (an embedding model tuned on your data); "
+            "this knowledge base decides whether anything is relevant."
+        )
+    elif in_use is False:
+        st.warning(
+            f"The ranking index in `{folder}` holds other documents than this knowledge base, so this knowledge "
+            "base ranks answers until both hold the same: ingest these documents into the ranking index's home "
+            "too, with its embedding model."
+        )
+
+
 def search_box(knowledge_base: KnowledgeBase) -> None:
     st.subheader("What does the index return?")
     query = st.text_input("Search query", placeholder="e.g. return an opened router")
@@ -113,4 +135,5 @@ if admin_gate(settings.ui.admin_password):
     upload_form(knowledge_base, state, folder, settings.ingest.max_file_mb)
     show_results(state.ingest_report)
     document_list(knowledge_base, state, folder)
+    ranking_notice(settings)
     search_box(knowledge_base)

@@ -126,7 +126,12 @@ class EmbedderTuningSettings(Section):
         le=1,
         description="Share of an agent reply's content words a chunk must hold to become that turn's positive.",
     )
-    epochs: float = Field(1.0, gt=0, description="Passes over the mined training pairs.")
+    epochs: float = Field(
+        3.0,
+        gt=0,
+        description="Passes over the mined training pairs (one pass moves the held-out pairs' hit@k little; "
+        "docs/benchmarks.md).",
+    )
     learning_rate: float = Field(2e-5, gt=0)
     batch_size: int = Field(
         32, gt=1, description="Pairs per step; the other pairs of a batch are the negatives."

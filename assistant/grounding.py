@@ -98,8 +98,8 @@ def _held_quantities(text: str) -> set[str]:
 
 
 def quantities(text: str) -> dict[str, str]:
-    """The figures of `text` stated in a unit, each as its key ("2 hour") and as first written ("2-hours"
-    gives "3 hour": "3-hour"), cleaned as `figures` cleans."""
+    """The figures of `text` stated in a unit: each one's key ("3 hour") mapped to its words as first written
+    ("3-hour"), the text cleaned as `figures` cleans it."""
     found: dict[str, str] = {}
     for match in _STATED_IN.finditer(_checkable(text)):
         if (unit := _unit(match.group(2))) is not None:

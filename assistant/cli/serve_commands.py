@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from assistant.cli.context import fail, settings_of
+from ingest.knowledge_base import KnowledgeBaseError
 
 keys_app = typer.Typer(help="API keys of `tunedesk serve`: with any key stored, every request needs one.")
 
@@ -38,7 +39,10 @@ def serve(
     from assistant.api.build import build_app
 
     settings = settings_of(ctx, **{"api.host": host, "api.port": port})
-    app = build_app(settings)
+    try:
+        app = build_app(settings)
+    except KnowledgeBaseError as error:  # the knowledge base or the ranking index cannot be opened
+        fail(str(error))
     typer.echo(f"Tunedesk API on http://{settings.api.host}:{settings.api.port}/v1 (home {settings.home})")
     uvicorn.run(app, host=settings.api.host, port=settings.api.port, log_level="info")
 

@@ -143,3 +143,13 @@ def test_describe_failure_names_the_file_and_what_to_do(tmp_path):
     )
     locked = sqlite3.OperationalError("database or disk is full")
     assert "database or disk is full" in describe_failure(locked, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "command", [["serve", "--port", "8799"], ["ask", "how long is the return window", "--mode", "rag"]]
+)
+def test_a_ranking_index_that_is_not_there_is_one_line(full_home, tmp_path, monkeypatch, command):
+    monkeypatch.setenv("TUNEDESK_RETRIEVAL__RANKING_INDEX", str(tmp_path / "nowhere"))
+    result = run(full_home, "--device", "cpu", *command)
+    assert result.exit_code != 0
+    assert "retrieval.ranking_index" in one_error_line(result) and "no index there" in result.stderr

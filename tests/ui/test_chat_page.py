@@ -48,3 +48,22 @@ def test_falls_back_to_base_with_a_notice_in_an_empty_home(use_empty_home, app):
     page.chat_input[0].set_value("Hello?").run()
     assert not page.exception
     assert [message.name for message in page.chat_message] == ["user", "assistant"]
+
+
+def test_a_ranking_index_that_is_not_there_is_one_line_on_the_chat_and_compare_pages(
+    use_full_home, tmp_path, monkeypatch, app
+):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.ui.conftest import APP
+
+    monkeypatch.setenv("TUNEDESK_RETRIEVAL__RANKING_INDEX", str(tmp_path / "nowhere"))
+    page = AppTest.from_file(str(APP), default_timeout=120).run()
+    page.chat_input[0].set_value(QUESTION).run()
+    assert not page.exception, [item.value for item in page.exception]
+    assert any(
+        "retrieval.ranking_index" in item.value and "no index there" in item.value for item in page.error
+    )
+    page.switch_page("app_pages/compare.py").run()
+    assert not page.exception, [item.value for item in page.exception]
+    assert any("retrieval.ranking_index" in item.value for item in page.error)

@@ -141,15 +141,16 @@ def assistant(current: Settings) -> Assistant:
     build; it reloads its index when documents change, so new uploads are searchable at once. An empty one
     is left out, so that the embedding model loads only when there is something to search."""
     names = tuple(info.name for info in adapters(current))
+    searchable = has_documents(current)
     try:
-        ranking = _ranking_index(_key(current), current) if has_documents(current) else None
+        ranking = _ranking_index(_key(current), current) if searchable else None
     except KnowledgeBaseError as error:  # a configuration error: say it in one line and stop the page
         st.error(str(error))
         st.stop()
     return build_assistant(
         current,
         generator=_generator(_key(current), names, current),
-        knowledge_base=knowledge_base(current) if has_documents(current) else None,
+        knowledge_base=knowledge_base(current) if searchable else None,
         ranking=ranking,
         retrieval=False,
         examples=_examples(_key(current), fewshot_store_version(current), current),

@@ -150,6 +150,15 @@ def test_describe_failure_names_the_file_and_what_to_do(tmp_path):
 )
 def test_a_ranking_index_that_is_not_there_is_one_line(full_home, tmp_path, monkeypatch, command):
     monkeypatch.setenv("TUNEDESK_RETRIEVAL__RANKING_INDEX", str(tmp_path / "nowhere"))
+
+    def stored() -> dict[str, bytes]:  # SQLite's -shm and -wal side files appear on opening a database
+        return {
+            name: data for name, data in snapshot(full_home).items() if not name.endswith(("-shm", "-wal"))
+        }
+
+    before = stored()
     result = run(full_home, "--device", "cpu", *command)
     assert result.exit_code != 0
     assert "retrieval.ranking_index" in one_error_line(result) and "no index there" in result.stderr
+    assert stored() == before and not (tmp_path / "nowhere").exists()  # nothing stored changed
+    assert not any(data for name, data in snapshot(full_home).items() if name.endswith("-wal"))  # nor pending

@@ -87,6 +87,14 @@ def _ranking_index(key: str, _settings: Settings) -> KnowledgeBase | None:
     return open_ranking_index(_settings)
 
 
+def ranking_index(current: Settings) -> KnowledgeBase:
+    """The ranking index (`retrieval.ranking_index`); only asked for once `ranking_index_in_use` said True."""
+    ranking = _ranking_index(_key(current), current)
+    if ranking is None:
+        raise KnowledgeBaseError("retrieval.ranking_index is not set")
+    return ranking
+
+
 def ranking_index_in_use(current: Settings) -> bool | None:
     """Whether the ranking index (`retrieval.ranking_index`) orders answers now: True while it holds the
     knowledge base's documents, False while it holds others, None without one."""

@@ -107,8 +107,12 @@ def test_the_page_says_which_index_ranks_answers(use_empty_home, tmp_path, monke
     page = app("documents")
     assert any("holds other documents than this knowledge base" in item.value for item in page.warning)
 
-    same = ranking_home("same", {GOOD[0]: GOOD[1]})
+    # The same document under another file name: the same content, so the ranking index is in use, and the
+    # search box shows what it returns (its own copy), as an answer would.
+    same = ranking_home("same", {f"ranked-{GOOD[0]}": GOOD[1]})
     monkeypatch.setenv("TUNEDESK_RETRIEVAL__RANKING_INDEX", str(same))
     page = app("documents")
     assert not page.warning
     assert any("Answers are ranked by the ranking index" in item.value for item in page.caption)
+    page.text_input[0].set_value("how fast do orders ship").run()
+    assert f"ranked-{GOOD[0]}" in page.markdown[-1].value

@@ -81,13 +81,14 @@ def document_list(knowledge_base: KnowledgeBase, state: SessionState, folder: Pa
         st.rerun()
 
 
-def ranking_notice(current: Settings) -> None:
-    """Which index orders answers, when a ranking index is configured (README: the tuned embedding model)."""
+def ranking_notice(current: Settings) -> bool:
+    """Which index orders answers, when a ranking index is configured (README: the tuned embedding model).
+    Returns whether the ranking index orders them now."""
     try:
         in_use = resources.ranking_index_in_use(current)
     except KnowledgeBaseError as error:
         st.error(str(error))
-        return
+        return False
     folder = current.retrieval.ranking_index
     if in_use:
         st.caption(
@@ -100,9 +101,11 @@ def ranking_notice(current: Settings) -> None:
             "base ranks answers until both hold the same: ingest these documents into the ranking index's home "
             "too, with its embedding model."
         )
+    return bool(in_use)
 
 
 def search_box(knowledge_base: KnowledgeBase) -> None:
+    """Searches `knowledge_base`: the index that orders answers, so the box shows what an answer would."""
     st.subheader("What does the index return?")
     query = st.text_input("Search query", placeholder="e.g. return an opened router")
     if not query.strip():
@@ -135,5 +138,5 @@ if admin_gate(settings.ui.admin_password):
     upload_form(knowledge_base, state, folder, settings.ingest.max_file_mb)
     show_results(state.ingest_report)
     document_list(knowledge_base, state, folder)
-    ranking_notice(settings)
-    search_box(knowledge_base)
+    ranked = ranking_notice(settings)
+    search_box(resources.ranking_index(settings) if ranked else knowledge_base)

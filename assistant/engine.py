@@ -58,6 +58,7 @@ from assistant.grounding import (
 )
 from assistant.precedent import nearest_shown, own_words, precedent_line
 from assistant.prompts import Message, Prompt, build_prompt, retrieval_query
+from assistant.ranked_retrieval import RankedRetrieval
 
 if TYPE_CHECKING:  # the generation module pulls in torch and transformers
     from assistant.generation import Generator, Sampling
@@ -401,6 +402,14 @@ class Assistant:
         answer.text += "\n\n" + answer.precedent
         return "\n\n" + answer.precedent
 
+    def _separate_judge(self) -> Retriever | None:
+        """The judge, while another index ranks; None while the retriever judges its own hits (no judge, or a
+        ranking index that holds other documents and so hands its searches to the judge: its hits are then
+        the judge's, searched once and held to the score threshold like any)."""
+        if isinstance(self._retriever, RankedRetrieval) and not self._retriever.ranking_in_use():
+            return None
+        return self._relevance_judge
+
     def _invented(self, answer: Answer, question: str) -> list[str]:
         """Figures of an answer written from sources that none of them (nor the question) holds."""
         if not (
@@ -426,15 +435,16 @@ class Assistant:
         if uses_retrieval(request.mode):
             assert self._retriever is not None  # checked in _request
             found = self._retriever.search(query, self.top_k)
-            judge = self._relevance_judge or self._retriever
-            judged = found if self._relevance_judge is None else judge.search(query, self.top_k)
+            separate = self._separate_judge()
+            judge = separate or self._retriever
+            judged = found if separate is None else judge.search(query, self.top_k)
             hits = relevant(judged, self.min_score)
             unknown: tuple[str, ...] = ()
             if hits and self.min_coverage > 0:
                 coverage = judge.coverage(query, judged)
                 if coverage.share < self.min_coverage:
                     hits, unknown = [], coverage.unknown
-            if hits and self._relevance_judge is not None:
+            if hits and separate is not None:
                 hits = list(found)
             retrieved = time.perf_counter()
             answer.timings.retrieval_ms = _ms(request.started, retrieved)

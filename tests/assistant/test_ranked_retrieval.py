@@ -96,6 +96,39 @@ def test_the_judge_decides_abstention_and_the_ranking_what_is_shown(judge, ranki
     ]
 
 
+def test_while_the_ranking_index_holds_other_documents_the_judge_alone_retrieves(
+    judge, ranking, generator, tmp_path, documents
+):
+    """Searched once, its hits held to the score threshold: as if there were no ranking index."""
+    more = tmp_path / "more"
+    more.mkdir()
+    (more / "lights.md").write_text(documents["injection.md"].split("<|im_end|>")[0], encoding="utf-8")
+    assert not judge.ingest([more]).failed
+    hits = judge.search(QUESTION, 3)
+    # A threshold between the best score and the third: only the hits above it are shown.
+    threshold = (hits[0].score + hits[-1].score) / 2
+    searched = []
+    original = judge.search
+
+    def counted(query, k):
+        searched.append(query)
+        return original(query, k)
+
+    judge.search = counted
+    assistant = Assistant(
+        generator,
+        RankedRetrieval(judge, ranking),
+        judge=judge,
+        top_k=3,
+        min_score=threshold,
+        max_new_tokens=4,
+    )
+    answer = assistant.answer(QUESTION, mode="rag")
+    assert len(searched) == 1
+    assert [source.text for source in answer.sources] == [hit.text for hit in hits if hit.score >= threshold]
+    assert 0 < len(answer.sources) < 3
+
+
 def test_without_a_judge_the_retriever_judges_itself(judge, generator):
     best = judge.search(QUESTION, 2)[0].score
     assistant = Assistant(generator, judge, top_k=2, min_score=best + 0.01, max_new_tokens=4)

@@ -296,6 +296,7 @@ def build_assistant(
         history_turns=options.history_turns,
         domain=options.domain,
         abstain_message=options.abstain_message,
+        unconfirmed_message=options.unconfirmed_message,
         default_adapter=default_adapter(settings),
         flag_invented_figures=options.flag_invented_figures,
         flag_contradictions=options.flag_contradictions,

@@ -121,6 +121,7 @@ class Assistant:
         history_turns: int = 2,
         domain: str = "our products",
         abstain_message: str = "I couldn't find this in the documentation. Please contact support.",
+        unconfirmed_message: str = "The documents do not confirm this answer. Please contact support.",
         default_adapter: str | None = None,
         flag_invented_figures: bool = True,
         flag_contradictions: bool = True,
@@ -146,6 +147,7 @@ class Assistant:
         self.history_turns = history_turns
         self.domain = domain
         self.abstain_message = abstain_message
+        self.unconfirmed_message = unconfirmed_message
         self._default_adapter = default_adapter
         self.flag_invented_figures = flag_invented_figures
         self.flag_contradictions = flag_contradictions
@@ -357,7 +359,11 @@ class Assistant:
                 return added
         answer.abstained = True
         before = answer.text
-        unverified = f"Not in the sources: {', '.join(invented)}. {self.abstain_message}" if invented else ""
+        # Taken back for its figures, the answer was written from documents that were found: they do not
+        # confirm it, which is not the same as finding nothing.
+        unverified = (
+            f"Not in the sources: {', '.join(invented)}. {self.unconfirmed_message}" if invented else ""
+        )
         parts = (
             answer.text or self.abstain_message,
             unmentioned(unknown),

@@ -352,6 +352,11 @@ class AssistantSettings(Section):
         "I couldn't find this in the documentation. Please contact support.",
         description="The fixed answer when no document is relevant; the model is not called.",
     )
+    unconfirmed_message: str = Field(
+        "The documents do not confirm this answer. Please contact support.",
+        description="Said under an answer taken back because it states figures the sources it was written "
+        "from do not hold (flag_invented_figures): the documents were found, they do not say this.",
+    )
     flag_invented_figures: bool = Field(
         True,
         description="In an answer written from sources, the sentences stating a number none of them holds "

@@ -460,6 +460,7 @@ def saying(generator, knowledge_base, said: str, **options) -> Assistant:
         top_k=3,
         min_score=MIN_SCORE,
         abstain_message="Not in the docs.",
+        unconfirmed_message="The docs do not say this.",
         **options,
     )
 
@@ -503,7 +504,9 @@ def test_figures_the_sources_do_not_hold_are_flagged_unverified(
     if unverified:
         assert f"{said}\n\n{unverified}" in checked.text
     if abstains:
-        assert "Not in the sources: 45, 12. Not in the docs." in checked.text
+        # The documents were found and do not say this: not the message for finding none.
+        assert "Not in the sources: 45, 12. The docs do not say this." in checked.text
+        assert "Not in the docs." not in checked.text
         assert checked.text.index("Nearest documents: ") < checked.text.index(checked.quote)
     assert not answer(False).abstained and "Unverified" not in answer(False).text
 

@@ -31,6 +31,13 @@ from assistant.answer import Hit, Source
 if TYPE_CHECKING:
     from assistant.engine import Retriever
 
+# "I'm not sure" declines, unless what the speaker is unsure of is what the customer means ("what you're
+# looking for": a clarifying question) or why something happens ("why it drops", "what's causing it": a
+# diagnosis still to make, which support answers with a next step), neither a lack of documentation.
+UNSURE = (
+    r"(?:i'm|i am) not sure\b(?! (?:what|which|who|how) (?:you|you're|you are|your)\b| why\b"
+    r"| what(?:'s| is| might be| might have)? (?:causing|caused|wrong)\b)"
+)
 # A decline says the speaker does not know or cannot find; "we can't refund after 30 days" is an answer.
 _DECLINE = re.compile(
     r"\b(?:"
@@ -39,7 +46,7 @@ _DECLINE = re.compile(
     r"|help with (?:that|this)|have (?:any |enough |the |specific )?(?:information|details|data|knowledge"
     r"|an answer|access))"
     r"|(?:i|we) have no (?:information|details|data|knowledge|record)"
-    r"|i'm (?:not sure|unable to|not able to)|i am (?:not sure|unable to|not able to)"
+    rf"|{UNSURE}|i'm (?:unable to|not able to)|i am (?:unable to|not able to)"
     r"|(?:no|not enough) information (?:about|on|regarding|is available|was found)"
     r"|(?:is|are) not (?:mentioned|covered|included|provided|specified|stated|given|listed|available)"
     r" in the (?:sources?|documents?|documentation|context|information)"

@@ -15,11 +15,14 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import cache
 
+from assistant.abstention import UNSURE
+
 _TOKEN = re.compile(r"\w+|[%€$£]")
 _DASHES = re.compile(r"[\u2010-\u2015\u2212]")
 # Negations written out, so "doesn't support" and "does not support" state the same fact.
 _NEGATIONS = (("won't", "will not"), ("can't", "can not"), ("cannot", "can not"), ("n't", " not"))
 _CITATION = re.compile(r"\[(\d{1,2})\]")
+_UNSURE = re.compile(rf"\b{UNSURE}")  # as the engine reads "I'm not sure": not before "what you mean"
 # Phrases with which a model declines; the engine's own abstain message says "couldn't find".
 _ABSTAIN_PHRASES = (
     "i don't know",
@@ -33,8 +36,6 @@ _ABSTAIN_PHRASES = (
     "cannot find",
     "not in the documentation",
     "no information about",
-    "i'm not sure",
-    "i am not sure",
     "unable to answer",
     "can't help with",
     "cannot help with",
@@ -100,7 +101,7 @@ def corpus_bleu(predictions: Sequence[str], references: Sequence[str]) -> float 
 def is_abstention(answer: str, abstained: bool) -> bool:
     """The engine abstained, or the model itself declined in words."""
     text = " ".join(answer.lower().replace("\u2019", "'").split())
-    return abstained or any(phrase in text for phrase in _ABSTAIN_PHRASES)
+    return abstained or any(phrase in text for phrase in _ABSTAIN_PHRASES) or bool(_UNSURE.search(text))
 
 
 def precision_recall(predicted: Sequence[bool], actual: Sequence[bool]) -> tuple[float | None, float | None]:

@@ -111,6 +111,8 @@ def test_refuses_below_either_threshold_and_coverage_zero_is_off():
         "Sorry! I couldn't find that in the sources.",
         "I do not know.",
         "I am not sure, please ask a colleague.",
+        "I'm not sure what the battery runtime is.",
+        "I'm not sure if the router supports Zigbee.",
         "The documentation does not mention a battery.",
         "That is not covered in the sources, so I cannot say.",
         "There is no information about store opening hours.",
@@ -130,6 +132,11 @@ def test_declines_recognises_answers_that_decline(answer):
         "The warranty lasts two years [1]. I don't know whether water damage is covered.",
         "Unplug it and stop using it. A replacement ships next day. I am not sure of the exact time.",
         "I couldn't find the fee in the table, but the policy says 15% [2].",  # it cites: it answers
+        # Unsure of what the customer means, or of a cause still to find: a question back, a next step.
+        "The update broke it for 2 days, so I'm not sure what you're looking for. Can you please confirm?",
+        "I’m not sure why it drops every evening. Restart the router first.",
+        "I am not sure what's causing it yet. Is the light amber or red?",
+        "I'm not sure what might have caused the issue, but a restart usually clears it.",
         "",
     ],
 )

@@ -41,6 +41,10 @@ def test_abstention_from_the_flag_or_the_wording():
     assert metrics.is_abstention("anything", True)
     assert metrics.is_abstention("Sorry, I don’t know that. Please contact support.", False)
     assert not metrics.is_abstention("You have 30 days.", False)
+    # Scored as the engine reads it: unsure of the cause or of what the customer means is no decline.
+    assert metrics.is_abstention("I'm not sure about the battery life.", False)
+    assert not metrics.is_abstention("I'm not sure what you mean. Which router do you have?", False)
+    assert not metrics.is_abstention("I am not sure why it restarts. Check the adapter first.", False)
     precision, recall = metrics.precision_recall([True, True, False, False], [True, False, True, False])
     assert (precision, recall) == (0.5, 0.5)
     assert metrics.precision_recall([False], [False]) == (None, None)

@@ -24,7 +24,12 @@ _NOT_NAMES = frozenset(
     hi hey dear regards best cheers sincerely kind many much lot help what when where why how who which
     whom having trying calling writing unable able glad happy new same one two monday tuesday wednesday
     thursday friday saturday sunday january february march april may june july august september october
-    november december""".split()  # noqa: SIM905
+    november december back later soon asap tonight anytime instead right directly first maybe once ever never
+    """.split()  # noqa: SIM905
+)
+# Words that make the capitalised words before them an organisation: "this is Acme Support", "the Acme Team".
+_ORGANISATION = frozenset(
+    "support team service services customer care help helpdesk desk inc ltd llc gmbh company".split()  # noqa: SIM905
 )
 # A name word: a letter first, then letters, apostrophes or hyphens (O'Connor, Anne-Marie).
 _WORD = r"[^\W\d_][^\W\d_'’-]*(?:['’-][^\W\d_]+)*"
@@ -87,11 +92,13 @@ def _cue_spans(text: str) -> Iterator[tuple[int, int]]:
             # that a number follows ("firmware 4.2", "model X 5"): a name is not a label of a number.
             start = match.start(1)
             taken = []
+            organisation = False
             for word in words:
                 if word.group(0).lower() in _NOT_NAMES or _NUMBER_NEXT.match(text, start + word.end()):
+                    organisation = word.group(0)[0].isupper() and word.group(0).lower() in _ORGANISATION
                     break
                 taken.append(word)
-            if taken:
+            if taken and not organisation:
                 yield start + taken[0].start(), start + taken[-1].end()
 
 

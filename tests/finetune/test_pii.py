@@ -204,6 +204,12 @@ def test_a_jwt_is_replaced_whole() -> None:
         "Error code 651 means the modem lost sync.",
         "Use a 12 V / 2 A adapter and TCP/IP settings.",
         "Set DNS to 10.0.0.53, gateway 192.168.1.1.",
+        # A brand before a team word is an organisation introducing itself, not a person: no keep list needed.
+        "Hi, this is RideLoop Support, Mara here.",
+        "This is Kettlewise Customer Care!",
+        # Words after "call me" that say when, not who.
+        "please call me back tomorrow",
+        "call me later please",
     ],
 )
 def test_new_rules_leave_support_text_alone(text: str) -> None:
@@ -216,3 +222,6 @@ def test_keep_list_spares_the_company_names_in_greetings_and_introductions() -> 
     assert scrubbed == "Thanks for calling, this is Northwind Support. Hello Northwind, thanks, <NAME>"
     assert found == {"name": 1}
     assert scrub("Hello Northwind, my backup failed.")[0] == "Hello <NAME>, my backup failed."
+    # A person's name is still one before a lower-case team word, or with "call me".
+    assert scrub("this is Jo, from the support team")[0] == "this is <NAME>, from the support team"
+    assert scrub("call me Jo please")[0] == "call me <NAME> please"

@@ -45,6 +45,7 @@ class CleaningReport:
     addressed_names_dropped: int = 0
     pii_quality: ScrubberQuality | None = None  # measured on the shipped labelled set, not on this data
     eval_questions: int = 0  # held-out evaluation questions the data was checked against
+    eval_questions_file: str = ""  # where they were read (data.eval_questions), named so a user sees which
     tokens_kept: int = 0
     longest_tokens: int = 0
 
@@ -84,6 +85,7 @@ class CleaningReport:
             }
             | (self.pii_quality.to_dict() if self.pii_quality else {}),
             "eval_questions": self.eval_questions,
+            "eval_questions_file": self.eval_questions_file,
             "tokens": {"kept": self.tokens_kept, "longest": self.longest_tokens},
         }
 
@@ -100,7 +102,8 @@ class CleaningReport:
         rows.append(("tokens kept / longest", f"{self.tokens_kept} / {self.longest_tokens}"))
         for kind, count in sorted(Counter(problem.kind for problem in self.problems).items()):
             rows.append((f"problems: {kind}", str(count)))
-        rows.append(("eval questions checked", str(self.eval_questions)))
+        where = f" ({self.eval_questions_file})" if self.eval_questions_file else ""
+        rows.append(("eval questions checked", f"{self.eval_questions}{where}"))
         if self.pii_quality:
             found = ", ".join(f"{kind} {count}" for kind, count in sorted(self.pii_found.items())) or "none"
             rows.append(("personal data replaced", found))

@@ -52,6 +52,8 @@ def prepare_data(paths: Iterable[Path], tokenizer, data: DataSettings) -> Prepar
         eval_leak_threshold=data.eval_leak_threshold,
         problems=problems,
     )
+    if data.eval_questions is not None and Path(data.eval_questions).exists():
+        report.eval_questions_file = str(data.eval_questions)
     train, validation = split_conversations(
         kept, validation_fraction=data.validation_fraction, seed=data.seed
     )

@@ -152,6 +152,10 @@ def test_eval_questions_leaking_into_training_are_dropped_and_reported(tmp_path:
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["eval_questions"] == 2
+    # Named, so a user whose questions live elsewhere sees that another file was checked.
+    assert payload["eval_questions_file"] == str(questions)
+    text = _run(tmp_path / "home", str(data), "--eval", str(questions))
+    assert f"2 ({questions})" in text.stdout
     assert payload["dropped"]["eval_leak"] == {"count": 1, "examples": [f"{data}:1 (like eval question 1)"]}
     assert payload["conversations_kept"] == 1
 

@@ -80,11 +80,11 @@ def calibrate_command(
     settings = settings_of(ctx)
     try:
         loaded, problems = load_questions(questions)
+        for problem in problems:  # before the split: a bad line may be why too few questions are left
+            typer.echo(f"warning: skipped {problem}", err=True)
         split = split_questions(loaded, share=share, seed=seed)
     except (QuestionsError, CalibrationError) as error:
         fail(str(error), EXIT_USAGE)
-    for problem in problems:
-        typer.echo(f"warning: skipped {problem}", err=True)
     with open_knowledge_base(settings) as knowledge_base:
         if not knowledge_base.documents():
             fail(

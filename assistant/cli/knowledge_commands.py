@@ -11,7 +11,7 @@ import json
 import sqlite3
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,6 +21,9 @@ from assistant.ranked_retrieval import same_documents
 from ingest.document import printable
 from ingest.knowledge_base import KnowledgeBase, KnowledgeBaseError, SearchHit, UnknownDocumentError
 from ingest.manifest import IncompatibleIndexError
+
+if TYPE_CHECKING:
+    from assistant.evaluation.retrieval_calibration import SearchCalibration
 
 docs_app = typer.Typer(help="List or remove the documents in the knowledge base.", no_args_is_help=True)
 
@@ -150,9 +153,17 @@ def calibrate_search(
         except (QuestionsError, ValueError, KnowledgeBaseError) as error:
             fail(str(error))
         save_weights(knowledge_base.directory, result.weights)
+    for problem in result.skipped:
+        typer.echo(f"warning: skipped {problem}", err=True)
     if as_json:
         typer.echo(json.dumps(result.as_dict(), indent=2))
-        return
+    else:
+        _print_search_calibration(result)
+    if result.skipped:
+        raise typer.Exit(EXIT_INPUT_FAILED)
+
+
+def _print_search_calibration(result: SearchCalibration) -> None:
     weights = result.weights
     typer.echo(
         f"chose dense {weights.dense:g}, keyword {weights.keyword:g}, rrf_k {weights.rrf_k:g}, "

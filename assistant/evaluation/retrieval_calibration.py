@@ -38,6 +38,7 @@ class SearchCalibration:
     report_questions: int
     report: dict[str, dict[str, float]]  # {"dense" | "keyword" | "rrf-equal" | "calibrated": {metric: value}}
     calibration: dict[str, float]  # the chosen weights' scores on the calibration split itself
+    skipped: tuple[str, ...] = ()  # the questions file's bad lines, each "file:line: why"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +53,7 @@ class SearchCalibration:
             "report_questions": self.report_questions,
             "calibration": self.calibration,
             "report": self.report,
+            "skipped": list(self.skipped),
         }
 
 
@@ -92,7 +94,7 @@ def calibrate_search(
 ) -> SearchCalibration:
     """Choose fusion weights on the calibration split of `questions_file`; score them on the report split.
     `document_weights` are the document channel weights tried ((0.0,): chunks ranked alone)."""
-    questions, _problems = load_questions(questions_file)
+    questions, problems = load_questions(questions_file)
     with_sources = [q for q in questions if q.sources]
     calibration, report = split_questions(with_sources, fraction, seed)
     if not calibration or not report:
@@ -115,4 +117,5 @@ def calibrate_search(
         len(report),
         scores,
         hits_at(judged_calibration, weights, CUTOFFS, cap),
+        tuple(str(problem) for problem in problems),
     )

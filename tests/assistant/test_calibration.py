@@ -291,6 +291,29 @@ def test_calibrate_skips_a_bad_line_says_so_and_still_writes(home, env, tmp_path
     assert not (home / "abstention.json").exists()
 
 
+def test_calibrate_search_skips_a_bad_line_says_so_and_still_saves(home, env, tmp_path):
+    sources = ("returns.md", "returns.md", "warranty.md", "warranty.md")
+    lines = [
+        json.dumps({"question": q, "answer": "a", "sources": [s], "keywords": ["k"], "kind": "doc"})
+        for q, s in zip(ANSWERABLE, sources, strict=True)
+    ]
+    lines.insert(1, '{"question": "unterminated')
+    path = tmp_path / "search.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    fusion = home / "index" / "fusion.json"
+    saved = fusion.read_text() if fusion.exists() else None
+    try:
+        result = CliRunner().invoke(app, ["--home", str(home), "calibrate-search", str(path)])
+        assert result.exit_code == 1, result.output
+        assert "warning: skipped search.jsonl:2: not valid JSON" in result.stderr
+        assert "chose dense" in result.stdout and fusion.exists()  # the other lines still count
+    finally:
+        if saved is None:
+            fusion.unlink(missing_ok=True)
+        else:
+            fusion.write_text(saved)
+
+
 def test_calibrate_with_example_exchanges_picks_when_to_show_a_past_one(
     home, env, tmp_path, transcripts_file
 ):

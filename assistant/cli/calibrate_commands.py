@@ -25,6 +25,7 @@ from assistant.builders import build_examples, open_knowledge_base
 from assistant.calibration import (
     DEFAULT_SEED,
     DEFAULT_SHARE,
+    AbstentionScores,
     CalibrationError,
     PrecedentObservation,
     PrecedentScores,
@@ -104,6 +105,9 @@ def calibrate_command(
     write_calibration(
         path, split, chosen, held_out, questions_file=questions.name, retriever=retriever, precedent=precedent
     )
+    caution = _caution(held_out, path)
+    if caution:
+        typer.echo(f"warning: {caution}", err=True)
     if as_json:
         typer.echo(path.read_text(encoding="utf-8"), nl=False)
     else:
@@ -158,6 +162,26 @@ def _precedent_calibration(
         return None
     chosen = choose_precedent_threshold(picked_on)
     return chosen, precedent_scores(observed(held_out), chosen.threshold)
+
+
+# Past these, the thresholds written may do more harm than good: say so, with what to do.
+REFUSED_WARNING = 0.25  # share of the held-out answerable questions refused
+FEW_UNANSWERABLE = 5  # unanswerable questions held out
+
+
+def _caution(held_out: AbstentionScores, path: Path) -> str:
+    """Why the thresholds just written may not be worth using; empty when there is no reason to think so."""
+    reasons = []
+    if held_out.answerable_refused > REFUSED_WARNING:
+        reasons.append(f"they refuse {held_out.answerable_refused:.0%} of the held-out answerable questions")
+    if held_out.unanswerable < FEW_UNANSWERABLE:
+        reasons.append(f"only {held_out.unanswerable} unanswerable question(s) were held out to check them")
+    if not reasons:
+        return ""
+    return (
+        f'{" and ".join(reasons)}; add questions (kind "unanswerable" too) and calibrate again, '
+        f"or delete {path} to abstain by assistant.min_score"
+    )
 
 
 def _share(value: float | None) -> str:

@@ -240,6 +240,9 @@ def test_calibrate_writes_the_threshold_and_ask_uses_it(home, env, tmp_path, mon
     )
     assert result.exit_code == 0, result.output
     assert "held out 4 questions: abstention recall" in result.stdout and "best f1" in result.stdout
+    # So few questions check the thresholds that the command says so, and how to go back to the setting.
+    assert "unanswerable question(s) were held out to check them" in result.stderr
+    assert f"or delete {home / 'abstention.json'} to abstain by assistant.min_score" in result.stderr
     path = home / "abstention.json"
     record = json.loads(path.read_text())
     assert record["seed"] == 5 and len(record["calibration_ids"]) == len(record["held_out_ids"]) == 4

@@ -23,6 +23,9 @@ def register(app: typer.Typer) -> None:
     app.command("tune-embedder")(tune_embedder)
 
 
+FEW_HELD_OUT_PAIRS = 20  # fewer than this and the before/after hit@k say little
+
+
 def tune_embedder(
     ctx: typer.Context,
     data: Annotated[list[Path], typer.Argument(help="Transcript files or folders (JSONL, JSON, CSV, TXT).")],
@@ -97,4 +100,15 @@ def tune_embedder(
     typer.echo(f"{tuning.train_pairs} training pairs, {tuning.held_out_pairs} held-out pairs; saved {out}")
     for name, figures in (("before", tuning.before), ("after", tuning.after)):
         typer.echo(f"  {name:<6} " + "  ".join(f"{metric} {value:.3f}" for metric, value in figures.items()))
-    typer.echo(f"use it: set embedding.model = {str(out)!r} and ingest your documents into a new --home")
+    # The README's way: a second home's index ranks, this home's still judges relevance (abstention stays
+    # calibrated). Indexing this home with the tuned model would draw unanswerable questions close too.
+    typer.echo(
+        f"rank with it: ingest your documents into a second home with embedding.model = {str(out)!r}, "
+        "then set retrieval.ranking_index to that home's index folder (README: the ranking index)"
+    )
+    if tuning.held_out_pairs < FEW_HELD_OUT_PAIRS:
+        typer.echo(
+            f"note: hit@k above comes from only {tuning.held_out_pairs} held-out pair(s): too few to tell "
+            "whether tuning helped; more transcripts whose replies a document supports give more",
+            err=True,
+        )

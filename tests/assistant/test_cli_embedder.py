@@ -57,3 +57,6 @@ def test_conversations_resembling_an_evaluation_question_are_left_out(full_home,
     assert result.exit_code == 0, result.output
     assert f"left out 1 conversation(s) resembling an evaluation question, e.g. {data}:1" in result.output
     assert "training pairs" in result.output and any(out.iterdir())
+    # How to use it, the README's way; and a word on how little so few held-out pairs say.
+    assert "then set retrieval.ranking_index to that home's index folder" in result.stdout
+    assert "note: hit@k above comes from only" in result.stderr

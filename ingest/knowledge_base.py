@@ -280,6 +280,7 @@ class KnowledgeBase:
         found = find_files([Path(path) for path in paths], follow_symlinks=follow_symlinks)
         report.failed.extend(found.errors)
         report.hidden = found.hidden
+        report.unsupported = found.unsupported
         with self._writing():
             embedder = self._require_embedder()
             pending = select_changed(

@@ -41,6 +41,8 @@ class FoundFiles(NamedTuple):
     files: list[Path]
     errors: list[IngestError]
     hidden: int  # hidden files and folders (name starting with ".") skipped inside folders
+    # Files of a type no loader reads, found inside folders: their suffixes ("" when none), one per file.
+    unsupported: tuple[str, ...] = ()
 
 
 def find_files(paths: Iterable[Path], *, follow_symlinks: bool = False) -> FoundFiles:
@@ -48,18 +50,20 @@ def find_files(paths: Iterable[Path], *, follow_symlinks: bool = False) -> Found
 
     A path that does not exist, a file named directly with an unsupported suffix, a FIFO, device or
     socket, and (unless `follow_symlinks`) a link whose real path leaves the folder given, is an
-    error; unsupported files found inside a folder are skipped quietly. A file named directly
+    error; unsupported files found inside a folder are skipped, their suffixes counted. A file named directly
     counts as given with its folder.
     """
     found: list[Path] = []
     errors: list[IngestError] = []
     hidden = 0
+    other_types: list[str] = []
     for path in paths:
         if path.is_dir():
             walked = _walk(path, follow_symlinks)
             found.extend(walked.files)
             errors.extend(walked.errors)
             hidden += walked.hidden
+            other_types.extend(walked.unsupported)
         elif path.exists() or path.is_symlink():
             if path.suffix.lower() not in SUPPORTED_SUFFIXES:
                 errors.append(unsupported(path))
@@ -69,7 +73,7 @@ def find_files(paths: Iterable[Path], *, follow_symlinks: bool = False) -> Found
                 found.append(path)
         else:
             errors.append(IngestError(path, "no such file or folder; check the path"))
-    return FoundFiles(list(dict.fromkeys(found)), errors, hidden)
+    return FoundFiles(list(dict.fromkeys(found)), errors, hidden, tuple(other_types))
 
 
 def load_document(path: Path, *, max_bytes: int, parse_timeout_s: float) -> ParsedDocument:
@@ -167,6 +171,7 @@ def _walk(folder: Path, follow_symlinks: bool) -> FoundFiles:
     found: list[Path] = []
     errors: list[IngestError] = []
     hidden = 0
+    other_types: list[str] = []
     visited = {root}  # real folders already walked: a link loop is walked once
     for current, dirs, files in os.walk(folder, followlinks=follow_symlinks):
         kept = []
@@ -193,7 +198,9 @@ def _walk(folder: Path, follow_symlinks: bool) -> FoundFiles:
                     errors.append(refusal)
                 else:
                     found.append(entry)
-    return FoundFiles(found, errors, hidden)
+            else:
+                other_types.append(Path(name).suffix.lower())
+    return FoundFiles(found, errors, hidden, tuple(other_types))
 
 
 def _refusal(path: Path, root: Path, follow_symlinks: bool) -> IngestError | None:

@@ -8,6 +8,7 @@ knows nothing about how documents are stored.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     failed: list[IngestError] = field(default_factory=list)
     hidden: int = 0  # hidden files and folders skipped inside the folders given
+    unsupported: tuple[str, ...] = ()  # suffixes of the files inside them no loader reads, one per file
     chunks_written: int = 0
     chunks_removed: int = 0
     seconds: float = 0.0
@@ -55,6 +57,7 @@ class IngestReport:
             "unchanged": self.unchanged,
             "failed": [{"path": error.path, "reason": error.reason} for error in self.failed],
             "hidden": self.hidden,
+            "unsupported": dict(sorted(Counter(self.unsupported).items())),
             "chunks_written": self.chunks_written,
             "chunks_removed": self.chunks_removed,
             "seconds": round(self.seconds, 3),

@@ -181,6 +181,9 @@ def test_hostile_names_and_links_are_refused_escaped_and_counted(tmp_path, corpu
     outside.write_text("root:x:0:0:secret\n", encoding="utf-8")
     (corpus / "passwd.txt").symlink_to(outside)
     (corpus / ".env.txt").write_text("hidden\n", encoding="utf-8")
+    (corpus / "prices.xlsx").write_bytes(b"PK\x03\x04")  # no loader reads these: counted, not read
+    (corpus / "notes.rtf").write_text("{\\rtf1 notes}", encoding="utf-8")
+    (corpus / "old.RTF").write_text("{\\rtf1 old}", encoding="utf-8")
     forged = corpus / "n\nerror: forged.txt"
     forged.write_bytes(bytes(range(256)))  # binary: refused, so its name is printed in an error line
     home = tmp_path / "home"
@@ -196,7 +199,9 @@ def test_hostile_names_and_links_are_refused_escaped_and_counted(tmp_path, corpu
         f"passwd.txt: links to {outside}, outside {corpus}; refused - pass --follow-symlinks" in result.stderr
     )
     assert result.stdout.startswith("added 3, updated 0, unchanged 0, failed 2;")
-    assert result.stdout.rstrip().endswith("; skipped 1 hidden files or folders")
+    assert result.stdout.rstrip().endswith(
+        "; skipped 1 hidden files or folders; skipped 3 file(s) of a type not read (.rtf, .xlsx)"
+    )
     assert "secret" not in _run(home, "search", "root secret", "-k", "5").stdout
 
     followed = _run(home, "ingest", str(corpus), "--follow-symlinks", "--json")

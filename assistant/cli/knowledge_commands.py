@@ -68,6 +68,7 @@ def ingest(
             f"failed {len(report.failed)}; {report.chunks_written} chunks written, "
             f"{report.chunks_removed} removed, in {report.seconds:.1f} s"
             + (f"; skipped {report.hidden} hidden files or folders" if report.hidden else "")
+            + _unsupported_note(report.unsupported)
         )
     raise typer.Exit(EXIT_INPUT_FAILED if report.failed else EXIT_OK)
 
@@ -124,6 +125,14 @@ def explanation(hit: SearchHit) -> str:
     keyword = f"keyword #{hit.keyword_rank} bm25 {hit.keyword_score:.2f}" if hit.keyword_rank else "keyword -"
     document = f"document #{hit.document_rank}" if hit.document_rank else "document -"
     return f"{dense} | {keyword} | {document} | fused {hit.fused:.4f}"
+
+
+def _unsupported_note(suffixes: tuple[str, ...]) -> str:
+    """`; skipped 2 files of a type not read (.rtf, .xlsx)`, or nothing."""
+    if not suffixes:
+        return ""
+    kinds = ", ".join(sorted({suffix or "no suffix" for suffix in suffixes}))
+    return f"; skipped {len(suffixes)} file(s) of a type not read ({kinds})"
 
 
 def calibrate_search(

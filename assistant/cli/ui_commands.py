@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -68,8 +69,15 @@ def ui(
         "viewer",  # no "Deploy" button or developer menu: this is a self-hosted app
     ]
     typer.echo(f"Tunedesk app on http://{host}:{port} (home {settings.home})")
+    app_process = subprocess.Popen(command, env=env)
+    # `kill` (SIGTERM) stops the app too: without this the server would outlive this command, still
+    # listening, its parent gone. Ctrl+C reaches both already (the terminal signals the whole group).
+    previous = signal.signal(signal.SIGTERM, lambda *_: app_process.terminate())
     try:
-        code = subprocess.call(command, env=env)
+        code = app_process.wait()
     except KeyboardInterrupt:
+        app_process.wait()
         code = 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     raise typer.Exit(code)

@@ -679,9 +679,19 @@ def _build(values: dict[str, Any]) -> Settings:
     try:
         return Settings(**values)
     except ValidationError as error:
-        raise SettingsError(_describe(error)) from None
+        raise SettingsError(_describe(error) + _read_from()) from None
     except SourceError as error:  # a value pydantic-settings could not decode; check_environment names most
         raise SettingsError(f"{error}; check the TUNEDESK_ environment variables") from None
+
+
+def _read_from() -> str:
+    """Where settings came from, so a user knows where to look for the key named."""
+    try:
+        config = _config_file()
+    except SettingsError:
+        config = None
+    files = f"the config file {config}, " if config else ""
+    return f" (settings are read from {files}TUNEDESK_ environment variables and command-line flags)"
 
 
 def _describe(error: ValidationError) -> str:

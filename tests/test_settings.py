@@ -71,8 +71,10 @@ def test_tunedesk_toml_in_the_working_folder_is_read(tmp_path):
 def test_unknown_key_is_named(tmp_path, monkeypatch):
     with pytest.raises(SettingsError, match=r"chunking\.chunk_size"):
         load_settings(config_file=_toml(tmp_path, "[chunking]\nchunk_size = 100\n"))
-    with pytest.raises(SettingsError, match="embeding"):
-        load_settings(config_file=_toml(tmp_path, '[embeding]\nmodel = "x"\n'))
+    with pytest.raises(SettingsError, match="embeding") as raised:
+        config = _toml(tmp_path, '[embeding]\nmodel = "x"\n')
+        load_settings(config_file=config)
+    assert f"the config file {config}" in str(raised.value)  # named, so the user knows where to look
     monkeypatch.delenv("TUNEDESK_CONFIG")  # load_settings(config_file=...) exports it for child processes
     with pytest.raises(SettingsError, match=r"ingest\.max_file_gb"):
         override(load_settings(), **{"ingest.max_file_gb": 1})

@@ -1,4 +1,5 @@
-"""Finds the figures an answer states that neither its sources nor the question contain: invented numbers.
+"""Finds the figures an answer states that neither its sources nor the question contain: invented numbers
+(and invented e-mail and web addresses, checked the same way).
 
 A small model asked something its sources do not answer rarely says so; it states a plausible date, price or
 count instead. A number is the one kind of claim that can be checked cheaply and without a model: it is in
@@ -57,6 +58,15 @@ _STATED_IN = re.compile(r"(\d+(?:[.,]\d+)*)\s?(?:-\s?)?(%|[^\W\d_]+)")  # "2 hou
 _RANGE_END = re.compile(r"\s?(?:[-\u2013]|to|or|and)\s?\d+(?:[.,]\d+)*")
 _UNIT_WORDS = re.compile(r"%|[^\W\d_]+")
 _UNIT_REACH = 3  # words after a source's number that may name its unit
+# An e-mail or web address: a contact a customer would use, so one the sources do not give is made up like a
+# figure ("see official.com"). A bare name.tld counts only with a common top-level domain ("Node.js" is no
+# address); a scheme or "www." makes anything one.
+_ADDRESS = re.compile(
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|(?:https?://|www\.)[^\s<>\"\u201d)\]]+"
+    r"|\b(?:[a-z0-9-]+\.)+(?:com|org|net|io|co|uk|de|fr|eu|us|info|biz|app|dev|example)\b(?:/[^\s<>\"\u201d)\]]*)?",
+    re.IGNORECASE,
+)
 
 
 def figures(text: str) -> list[str]:
@@ -119,7 +129,14 @@ def invented_figures(answer: str, shown: Iterable[str], question: str = "") -> l
     for key, written in quantities(answer).items():
         if key not in known_quantities and key.split(" ")[0] in known:
             invented.append(written)
+    given = " ".join([question, *shown]).lower()
+    invented += [address for address in addresses(answer) if address.lower() not in given]
     return invented
+
+
+def addresses(text: str) -> list[str]:
+    """The e-mail and web addresses of `text` as written, a sentence's full stop left out, each once."""
+    return list(dict.fromkeys(match.rstrip(".,;:!?") for match in _ADDRESS.findall(text)))
 
 
 def split_unverified(answer: str, invented: Sequence[str]) -> tuple[list[str], str]:
@@ -130,9 +147,8 @@ def split_unverified(answer: str, invented: Sequence[str]) -> tuple[list[str], s
     unverified: list[str] = []
     rest: list[str] = []
     for sentence in sentences(answer):
-        (unverified if unknown.intersection([*figures(sentence), *quantities(sentence)]) else rest).append(
-            sentence
-        )
+        stated = [*figures(sentence), *quantities(sentence), *addresses(sentence)]
+        (unverified if unknown.intersection(stated) else rest).append(sentence)
     return unverified, " ".join(rest)
 
 

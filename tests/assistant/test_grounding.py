@@ -67,6 +67,20 @@ def test_the_sentence_stating_a_quantity_in_another_unit_is_split_from_the_rest(
     )
 
 
+def test_an_address_the_sources_do_not_give_is_invented_like_a_figure():
+    sources = ["Write to help@rideloop.example or open rideloop.example/help for the fares."]
+    said = "Mail help@rideloop.example. Fares are on https://www.rideloop-fares.com/day, or see official.com."
+    assert invented_figures(said, sources, "where are the fares?") == [
+        "https://www.rideloop-fares.com/day",
+        "official.com",
+    ]
+    flagged, rest = split_unverified(said, invented_figures(said, sources, ""))
+    assert flagged == ["Fares are on https://www.rideloop-fares.com/day, or see official.com."]
+    assert rest == "Mail help@rideloop.example."
+    # One the sources give, in any case, and words with a dot that are no address pass.
+    assert invented_figures("Open RideLoop.example/help, e.g. on Node.js or i.e. the app.", sources) == []
+
+
 def test_the_speakers_certainty_is_not_a_figure_but_a_share_it_states_is():
     assert invented_figures("I'm 99% sure it ships within 1-2 business days.", [SOURCE]) == []
     assert invented_figures("I am 100 percent certain: $14.95.", [SOURCE]) == []

@@ -2668,7 +2668,9 @@ order, Tier 2 (`BWC-` + 6 digits) and safety (`BWS-` + 6 digits) cases, angry cu
   alternate, starting with the user and ending with the assistant; 4 to 12 turns after the system prompt.
 - `chats/*.txt`: one conversation per file, one turn per line as `Speaker: text`. The customer is
   `Customer:`, `User:` or `Client:`; the agent is `Agent:`, `Support:` or `Rep:` (one pair per file). A turn
-  that spans several lines continues on the next lines, indented by two spaces. There are no blank lines.
+  that spans several lines continues on the next lines, indented by two spaces. There are no blank lines:
+  the loader reads a blank line (or a `---` / `===` line) as the end of a conversation, so one file of your
+  own may hold several, and a turn must not be split from the next by one.
 - `pairs.csv`: header `instruction,response`, one question and the agent's answer per row (RFC 4180
   quoting).
 

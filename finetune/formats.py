@@ -217,6 +217,12 @@ def _read_transcripts(path: Path, text: str) -> tuple[list[Conversation], list[P
     # A block without any speaker line (a header, a stray note) is reported, never glued into a turn.
     blocks = _blocks(text.splitlines())
     turn_counts = [sum(1 for _, line in block if SPEAKER_LINE.match(line)) for block in blocks]
+    if blocks and not any(turn_counts):
+        # Not one turn: other speaker labels ("Rider:", "Staff:") or no chat at all. One line says so, not
+        # one per line of the file.
+        labels = ", ".join(f"'{name.title()}:'" for name in SPEAKERS if name != "system")
+        reason = f"no line starts with a speaker label; start each turn with one of {labels}"
+        return [], [Problem(str(path), reason, "ignored_text")]
     if len(blocks) > 1 and max(turn_counts) <= 1:
         # Blank lines between single turns: the whole file is one conversation.
         blocks = [[pair for block in blocks for pair in block]]

@@ -113,7 +113,8 @@ def question_problems(line_no: int, record: dict, texts: dict[str, str], procedu
 
 @pytest.fixture(scope="module")
 def parsed() -> dict[str, ParsedDocument]:
-    files, errors, _hidden = find_files([DOCS])
+    found = find_files([DOCS])
+    files, errors = found.files, found.errors
     assert not errors, [str(error) for error in errors]
     documents: dict[str, ParsedDocument] = {}
     failures = []

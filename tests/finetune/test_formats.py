@@ -131,6 +131,17 @@ def test_transcript_blocks_speakers_and_continuations(tmp_path: Path) -> None:
     ]
 
 
+def test_a_chat_file_without_any_speaker_label_we_read_is_one_problem_not_one_per_line(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "rider.txt"
+    path.write_text("Rider: the dock won't release my bike\nStaff: Hold the button for 3 seconds.\n" * 5)
+    conversations, problems = load_conversations(path)
+    assert conversations == []
+    assert [(problem.origin, problem.kind) for problem in problems] == [(str(path), "ignored_text")]
+    assert "no line starts with a speaker label" in problems[0].reason and "'Customer:'" in problems[0].reason
+
+
 def test_transcript_with_blank_lines_between_turns_is_one_conversation(tmp_path: Path) -> None:
     path = tmp_path / "one.txt"
     path.write_text("User: hello\n\nAssistant: hi, how can I help?\n\nUser: thanks\n", encoding="utf-8")

@@ -159,7 +159,7 @@ def test_find_files_walks_sorted_skips_hidden_and_unsupported(tmp_path):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("x")
     (tmp_path / "named.png").write_text("x")
-    found, errors, hidden = find_files(
+    found, errors, hidden, _other_types = find_files(
         [tmp_path, tmp_path / "b" / "1.txt", tmp_path / "missing.md", tmp_path / "named.png"]
     )
     assert hidden == 2  # the folder .hidden and the file b/.secret.md

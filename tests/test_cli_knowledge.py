@@ -108,6 +108,7 @@ def test_search_json_and_text(built):
     text = _run(home, "search", "warranty length", "-k", "1").stdout
     assert text.startswith("1. [")
     assert "warranty.md" in text and "two years" in text
+    assert "\n   Warranty\n" in text  # titled by its heading: named once, not "Warranty > Warranty"
 
 
 def test_docs_remove_by_id_and_by_path_then_unknown(tmp_path, corpus):

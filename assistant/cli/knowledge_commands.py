@@ -107,7 +107,8 @@ def search(
         return
     for rank, hit in enumerate(hits, 1):
         page = f", page {hit.page}" if hit.page is not None else ""
-        where = " > ".join((hit.title, *hit.headings))
+        # A document titled by its first heading would read "Returns > Returns": each part once, as in prompts.
+        where = " > ".join(dict.fromkeys(part for part in (hit.title, *hit.headings) if part))
         why = f"\n   {explanation(hit)}" if explain else ""
         typer.echo(
             f"{rank}. [{hit.score:.3f}] {printable(hit.source)}{page}\n   {printable(where)}{why}\n   {_excerpt(hit.text)}\n"

@@ -23,6 +23,12 @@ from finetune.eval_leaks import leaking
 from finetune.formats import Problem
 from finetune.pii_recall import ScrubberQuality
 
+# A name replaced in at least this share of the conversations (and this many) is named in the report as
+# possibly the company's own: customers differ from one conversation to the next (on the sample the most
+# frequent customer name is in 7% of them), a brand the rules read as a person is in most.
+FREQUENT_NAME_SHARE = 0.25
+FREQUENT_NAME_CONVERSATIONS = 5
+
 EXAMPLES = 5  # origins shown per reason in the report
 # Problems that mean part of the input was not read (benign ones, like ignored header lines, are not).
 FAILED_KINDS = frozenset({"unreadable", "unsupported", "malformed", "bad_role"})
@@ -43,6 +49,9 @@ class CleaningReport:
     pii_found: Counter[str] = field(default_factory=Counter)
     # Name placeholders of greetings and introductions taken out of agent replies.
     addressed_names_dropped: int = 0
+    # Each name replaced, with the number of conversations it was replaced in: one replaced in many is more
+    # likely the company's own (a brand read as a person) than a customer's.
+    names_replaced: Counter[str] = field(default_factory=Counter)
     pii_quality: ScrubberQuality | None = None  # measured on the shipped labelled set, not on this data
     eval_questions: int = 0  # held-out evaluation questions the data was checked against
     eval_questions_file: str = ""  # where they were read (data.eval_questions), named so a user sees which
@@ -56,6 +65,12 @@ class CleaningReport:
     @property
     def usable(self) -> bool:
         return self.conversations_kept > 0
+
+    def frequent_names(self) -> list[tuple[str, int]]:
+        """The names replaced in at least `FREQUENT_NAME_SHARE` of the conversations read, and in at least
+        `FREQUENT_NAME_CONVERSATIONS`, most first."""
+        least = max(FREQUENT_NAME_CONVERSATIONS, FREQUENT_NAME_SHARE * self.conversations_in)
+        return [(name, count) for name, count in self.names_replaced.most_common() if count >= least]
 
     def drop(self, reason: str, origin: str) -> None:
         self.dropped.setdefault(reason, []).append(origin)
@@ -82,6 +97,7 @@ class CleaningReport:
             "pii": {
                 "found": dict(sorted(self.pii_found.items())),
                 "addressed_names_dropped": self.addressed_names_dropped,
+                "frequent_names": dict(self.frequent_names()),
             }
             | (self.pii_quality.to_dict() if self.pii_quality else {}),
             "eval_questions": self.eval_questions,
@@ -108,6 +124,14 @@ class CleaningReport:
             found = ", ".join(f"{kind} {count}" for kind, count in sorted(self.pii_found.items())) or "none"
             rows.append(("personal data replaced", found))
             rows.append(("names taken out of greetings", f"{self.addressed_names_dropped}  (agent replies)"))
+            if frequent := self.frequent_names():
+                listed = ", ".join(f"{name} ({count})" for name, count in frequent)
+                rows.append(
+                    (
+                        "names replaced in many conversations",
+                        f"{listed}  (your brand, a product or a team? add it to data.pii_keep)",
+                    )
+                )
             quality = self.pii_quality
             recall = ", ".join(
                 f"{kind} {quality.found.get(kind, 0)}/{count}"
@@ -190,21 +214,30 @@ def _scrubbed(
     conversation: Conversation, keep: frozenset[str], ner_model: str | None, report: CleaningReport
 ) -> Conversation:
     messages = []
+    names: list[str] = []
     for message in conversation.messages:
-        content, found, dropped = scrub_turn(message.role, message.content, keep=keep, ner_model=ner_model)
+        content, found, dropped = scrub_turn(
+            message.role, message.content, keep=keep, ner_model=ner_model, names=names
+        )
         report.pii_found.update(found)
         report.addressed_names_dropped += dropped
         messages.append(Message(message.role, content))
+    report.names_replaced.update(set(names))  # per conversation: a customer named twice counts once
     return Conversation(tuple(messages), conversation.origin)
 
 
 def scrub_turn(
-    role: str, content: str, *, keep: frozenset[str] = frozenset(), ner_model: str | None = None
+    role: str,
+    content: str,
+    *,
+    keep: frozenset[str] = frozenset(),
+    ner_model: str | None = None,
+    names: list[str] | None = None,
 ) -> tuple[str, Counter[str], int]:
     """One turn scrubbed as training sees it: personal data replaced and, in an agent reply (what a model
     learns to write), the name placeholders of greetings and introductions taken out. Returns the text,
-    the kinds replaced and how many names were taken out."""
-    content, found = pii.scrub(content, keep=keep, ner_model=ner_model)
+    the kinds replaced and how many names were taken out; `names` gets the names replaced."""
+    content, found = pii.scrub(content, keep=keep, ner_model=ner_model, names=names)
     if role != "assistant":
         return content, found, 0
     content, dropped = drop_addressed_names(content)

@@ -43,13 +43,18 @@ _PLACEHOLDER = re.compile("|".join(re.escape(value) for value in PLACEHOLDERS.va
 
 
 def scrub(
-    text: str, *, keep: frozenset[str] = frozenset(), ner_model: str | None = None
+    text: str,
+    *,
+    keep: frozenset[str] = frozenset(),
+    ner_model: str | None = None,
+    names: list[str] | None = None,
 ) -> tuple[str, Counter[str]]:
     """`text` with personal data replaced, and how many of each kind were found.
 
     `keep` lists exact strings never replaced and names never scrubbed (the company's own e-mail,
     phone number, brand, products and team names). `ner_model` is an installed spaCy pipeline that
-    finds people's names beyond the introduction, greeting and sign-off rules.
+    finds people's names beyond the introduction, greeting and sign-off rules. `names`, when given, gets
+    each name replaced, as written.
     Secrets and labelled codes go first so their digits are not read as a phone number; cards and
     IBANs before phones; names last, so a replaced e-mail is never read as a name.
     """
@@ -61,6 +66,8 @@ def scrub(
     for start, end in reversed(spans):
         if _PLACEHOLDER.search(text[start:end]) is None and text[start:end] not in keep:
             found["name"] += 1
+            if names is not None:
+                names.append(text[start:end])
             text = text[:start] + PLACEHOLDERS["name"] + text[end:]
     return text, found
 

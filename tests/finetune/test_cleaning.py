@@ -121,6 +121,31 @@ def _long() -> Conversation:
     )
 
 
+def test_a_name_replaced_in_many_conversations_is_named_as_perhaps_the_companys_own() -> None:
+    """Customers differ from one conversation to the next; a brand the rules read as a person does not."""
+    signed = [
+        _conv(
+            f"c{i}",
+            ("user", f"dock {i} won't release my bike"),
+            ("assistant", f"Try dock {i + 1}.\n\nRegards, Zumbly"),
+        )
+        for i in range(5)
+    ]
+    customer = _conv(
+        "c9", ("user", "my name is Jonathan Whitaker"), ("assistant", "Thanks, I see your account.")
+    )
+    kept, report = _clean([*signed, customer])
+    assert report.frequent_names() == [("Zumbly", 5)]  # Jonathan Whitaker: one conversation, not named
+    assert report.to_dict()["pii"]["frequent_names"] == {"Zumbly": 5}
+    assert "Zumbly (5)  (your brand, a product or a team? add it to data.pii_keep)" in report.to_text()
+    assert not _clean(signed[:4])[1].frequent_names()
+    # In 5 of 21 conversations (under a quarter): a common customer name, not named.
+    others = [_conv(f"o{i}", ("user", f"bike {i}?"), ("assistant", f"Dock {i}, sure.")) for i in range(16)]
+    assert not _clean([*signed, *others])[1].frequent_names()
+    # Kept once it is listed: nothing to report.
+    assert not _clean(signed, pii_keep=frozenset({"Zumbly"}))[1].frequent_names()
+
+
 def test_over_long_truncates_to_whole_turns_ending_on_an_assistant_turn() -> None:
     kept, report = _clean([_long()], max_tokens=8)
     assert [m.content for m in kept[0].messages] == ["one two", "three four five"]

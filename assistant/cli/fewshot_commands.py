@@ -34,7 +34,7 @@ def fewshot_index(
     as_json: Annotated[bool, typer.Option("--json", help="Print the store's manifest as JSON.")] = False,
 ) -> None:
     """Collect every customer turn with the agent's reply from DATA (personal data scrubbed, duplicates
-    dropped), embed the customer turns and store them in the home for the fewshot modes.
+    dropped), embed the customer turns and the whole exchanges and store them in the home for the fewshot modes.
 
     Exchanges resembling an evaluation question (data.eval_questions) are kept in the store but never shown.
     Exit 1 when some input could not be read (the rest is stored), 2 when DATA is missing.

@@ -33,7 +33,8 @@ def serve(
         int | None, typer.Option("--port", help="Port to listen on (api.port, default 8000).")
     ] = None,
 ) -> None:
-    """Serve the assistant as an OpenAI-compatible API: /v1/models, /v1/chat/completions, /v1/embeddings."""
+    """Serve the assistant as an OpenAI-compatible API: /v1/models, /v1/chat/completions, /v1/embeddings,
+    and /v1/search and /v1/documents."""
     import uvicorn
 
     from assistant.api.build import build_app

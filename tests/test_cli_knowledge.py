@@ -220,10 +220,13 @@ def test_search_explain_shows_each_channels_rank_and_score(built):
         r"dense #\d+ cosine 0\.\d{3} \| keyword #1 bm25 \d+\.\d\d \| document (?:-|#\d+) \| fused 0\.\d{4}",
         first,
     ), first
-    assert text.stdout.strip().splitlines()[-1] == "coverage 1.00 of the query's words, weighted by rarity"
+    assert text.stdout.strip().splitlines()[-2:] == [
+        "coverage 1.00 of the query's words, weighted by rarity",
+        f"ranked by the knowledge base in {home / 'index'}",
+    ]
     unknown = _run(home, "search", "warranty for zigbee", "-k", "2", "--explain").stdout.strip()
     assert re.search(
-        r"coverage 0\.\d\d of the query's words, weighted by rarity; in no document: zigbee$", unknown
+        r"coverage 0\.\d\d of the query's words, weighted by rarity; in no document: zigbee\n", unknown
     )
 
     hits = json.loads(_run(home, "search", "hardware faults warranty years", "--explain", "--json").stdout)
@@ -249,6 +252,8 @@ def test_search_ranks_with_the_ranking_index_only_while_it_holds_the_same_docume
     monkeypatch.setenv("TUNEDESK_RETRIEVAL__RANKING_INDEX", str(tmp_path / "ranking-all" / "index"))
     same = _run(home, "search", "return an opened router", "-k", "1")
     assert same.exit_code == 0 and "holds other documents" not in same.stderr and "returns.md" in same.stdout
+    explained = _run(home, "search", "return an opened router", "-k", "1", "--explain").stdout.strip()
+    assert explained.endswith(f"ranked by the ranking index in {tmp_path / 'ranking-all' / 'index'}")
     monkeypatch.setenv("TUNEDESK_RETRIEVAL__RANKING_INDEX", str(tmp_path / "nowhere"))
     missing = _run(home, "search", "return an opened router")
     assert missing.exit_code != 0 and "retrieval.ranking_index" in missing.stderr

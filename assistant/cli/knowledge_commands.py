@@ -118,6 +118,9 @@ def search(
         typer.echo(
             f"coverage {coverage.share:.2f} of the query's words, weighted by rarity{printable(unknown)}"
         )
+        # Both indexes hold the same documents and may give the same cosines: say which one ordered these.
+        ranked_by = "the ranking index" if searcher is not knowledge_base else "the knowledge base"
+        typer.echo(f"ranked by {ranked_by} in {printable(str(searcher.directory))}")
 
 
 def explanation(hit: SearchHit) -> str:

@@ -38,7 +38,10 @@ def main() -> None:
                 found = contradictions(own_words(stored["answer"]), sources)
                 flagged += bool(found)
                 for contradiction in found:
-                    print(f"{path.parent.name} {mode} {item['id']}: {contradiction.source_sentence}")
+                    print(
+                        f"{path.parent.name} {mode} {item['id']}: {contradiction.sentence!r} "
+                        f"against source {contradiction.source_number}: {contradiction.source_sentence!r}"
+                    )
     print(f"{len(arguments.results)} runs, {answers} answers written from sources, {flagged} flagged")
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from assistant.answer import Example, Hit, Source
+from ingest.document import section_path
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": ...}
 TokenCounter = Callable[[Sequence[Message]], int]
@@ -74,7 +75,7 @@ def format_sources(sources: Sequence[Source], special_tokens: Sequence[str] = ()
         if source.page is not None:
             where += f", page {source.page}"
         # The section path says what a chunk is about ("Returns > How long you have"); its text often does not.
-        path = " > ".join(dict.fromkeys(part for part in (source.title, *source.headings) if part))
+        path = section_path(source.title, source.headings)
         header = neutralise(f"{path} ({where})", special_tokens).replace("\n", " ")
         body = neutralise(source.text, special_tokens).strip()
         blocks.append(

@@ -6,8 +6,15 @@ stores chunks. This module holds data only and knows no parser, model or storage
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+
+def section_path(title: str, headings: Sequence[str]) -> str:
+    """`Returns policy > How long you have`: the title, then the headings, each once (a document titled by
+    its first heading reads "Returns", not "Returns > Returns")."""
+    return " > ".join(dict.fromkeys(part for part in (title, *headings) if part))
 
 
 def printable(name: str) -> str:

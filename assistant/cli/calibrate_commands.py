@@ -36,7 +36,7 @@ from assistant.calibration import (
     split_questions,
     write_calibration,
 )
-from assistant.cli.context import EXIT_INPUT_FAILED, EXIT_USAGE, fail, settings_of
+from assistant.cli.context import EXIT_INPUT_FAILED, EXIT_USAGE, fail, settings_of, warn_skipped
 from assistant.evaluation.metrics import keyword_accuracy
 from assistant.evaluation.questions import EvalQuestion, QuestionsError, load_questions
 from assistant.precedent import nearest_shown
@@ -81,8 +81,7 @@ def calibrate_command(
     settings = settings_of(ctx)
     try:
         loaded, problems = load_questions(questions)
-        for problem in problems:  # before the split: a bad line may be why too few questions are left
-            typer.echo(f"warning: skipped {problem}", err=True)
+        warn_skipped(problems)  # before the split: a bad line may be why too few questions are left
         split = split_questions(loaded, share=share, seed=seed)
     except (QuestionsError, CalibrationError) as error:
         fail(str(error), EXIT_USAGE)

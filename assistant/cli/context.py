@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 from typing import NoReturn
 
@@ -50,6 +51,12 @@ def command_name(ctx: typer.Context) -> str:
         names.append(ctx.info_name or "")
         ctx = ctx.parent
     return " ".join(reversed(names))
+
+
+def warn_skipped(problems: Iterable[object]) -> None:
+    """`warning: skipped <problem>` on stderr for each bad input line left out (the rest goes on)."""
+    for problem in problems:
+        typer.echo(f"warning: skipped {problem}", err=True)
 
 
 def fail(message: str, code: int = EXIT_INPUT_FAILED) -> NoReturn:

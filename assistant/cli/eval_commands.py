@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 
 from assistant.answer import MODES, Mode
-from assistant.cli.context import EXIT_USAGE, fail, settings_of
+from assistant.cli.context import EXIT_USAGE, fail, settings_of, warn_skipped
 
 feedback_app = typer.Typer(help="Export user feedback as training data.", no_args_is_help=True)
 
@@ -91,8 +91,7 @@ def eval_command(
         )
     except (QuestionsError, RuntimeError, ValueError) as error:
         fail(str(error))
-    for problem in result.results["problems"]:
-        typer.echo(f"warning: skipped {problem}", err=True)
+    warn_skipped(result.results["problems"])
     if as_json:
         from assistant.evaluation.report import json_safe
 

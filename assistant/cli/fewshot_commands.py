@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from assistant.cli.context import EXIT_INPUT_FAILED, EXIT_USAGE, fail, settings_of
+from assistant.cli.context import EXIT_INPUT_FAILED, EXIT_USAGE, fail, settings_of, warn_skipped
 
 
 def register(app: typer.Typer) -> None:
@@ -57,8 +57,7 @@ def fewshot_index(
         manifest, problems, excluded = build_example_store(settings, [Path(path) for path in paths])
     except (ExampleStoreError, EvalQuestionsError) as error:
         fail(str(error))
-    for problem in problems:
-        typer.echo(f"warning: skipped {problem}", err=True)
+    warn_skipped(problems)
     if as_json:
         typer.echo(json.dumps(asdict(manifest) | {"held_out": excluded}, indent=2))
     else:

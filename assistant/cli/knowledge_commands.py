@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from assistant.builders import open_knowledge_base, open_ranking_index
-from assistant.cli.context import EXIT_INPUT_FAILED, EXIT_OK, EXIT_USAGE, fail, settings_of
+from assistant.cli.context import EXIT_INPUT_FAILED, EXIT_OK, EXIT_USAGE, fail, settings_of, warn_skipped
 from assistant.ranked_retrieval import same_documents
-from ingest.document import printable
+from ingest.document import printable, section_path
 from ingest.knowledge_base import KnowledgeBase, KnowledgeBaseError, SearchHit, UnknownDocumentError
 from ingest.manifest import IncompatibleIndexError
 
@@ -107,8 +107,7 @@ def search(
         return
     for rank, hit in enumerate(hits, 1):
         page = f", page {hit.page}" if hit.page is not None else ""
-        # A document titled by its first heading would read "Returns > Returns": each part once, as in prompts.
-        where = " > ".join(dict.fromkeys(part for part in (hit.title, *hit.headings) if part))
+        where = section_path(hit.title, hit.headings)
         why = f"\n   {explanation(hit)}" if explain else ""
         typer.echo(
             f"{rank}. [{hit.score:.3f}] {printable(hit.source)}{page}\n   {printable(where)}{why}\n   {_excerpt(hit.text)}\n"
@@ -166,8 +165,7 @@ def calibrate_search(
         except (QuestionsError, ValueError, KnowledgeBaseError) as error:
             fail(str(error))
         save_weights(knowledge_base.directory, result.weights)
-    for problem in result.skipped:
-        typer.echo(f"warning: skipped {problem}", err=True)
+    warn_skipped(result.skipped)
     if as_json:
         typer.echo(json.dumps(result.as_dict(), indent=2))
     else:
